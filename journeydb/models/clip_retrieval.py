@@ -269,6 +269,34 @@ def image_features(
 # ranking
 
 
+@dataclass
+class _CategoryBucket:
+    """Categories of similar size, padded to one width so that one top-k call serves them all."""
+
+    categories: np.ndarray  # (n,) positions in the tree
+    indices: torch.Tensor  # (n, width) vocabulary indices, padding points at phrase 0
+    padding: torch.Tensor  # (n, width) True where padded
+
+
+def _category_buckets(
+    category_members: Sequence[np.ndarray], k: int, device: torch.device
+) -> list[_CategoryBucket]:
+    """Group categories by size rounded up to a power of two (at least k): a long-tailed tree of hundreds of
+    categories becomes a dozen top-k calls per block instead of one per category, at most doubling the gather."""
+    sizes = np.array([len(m) for m in category_members], dtype=np.int64)
+    widths = np.maximum(k, 2 ** np.ceil(np.log2(np.maximum(sizes, 1))).astype(np.int64))
+    buckets = []
+    for width in np.unique(widths[sizes > 0]):
+        categories = np.flatnonzero((widths == width) & (sizes > 0))
+        indices = torch.zeros((len(categories), int(width)), dtype=torch.long)
+        padding = torch.ones((len(categories), int(width)), dtype=torch.bool)
+        for row, c in enumerate(categories):
+            indices[row, : sizes[c]] = torch.as_tensor(category_members[c], dtype=torch.long)
+            padding[row, : sizes[c]] = False
+        buckets.append(_CategoryBucket(categories, indices.to(device), padding.to(device)))
+    return buckets
+
+
 @torch.no_grad()
 def rank_features(
     image_feats: torch.Tensor,
@@ -280,8 +308,9 @@ def rank_features(
 ) -> StyleRanking:
     """Top-k phrases per image (and per category, given each category's vocabulary indices) by inner product.
 
-    Scores are computed for a block of images against all phrases at a time, the block as large as
-    `score_budget_bytes` allows (at least one image), and reduced to top-k before the next block.
+    Scores are computed for a block of images against all phrases at a time, reduced to top-k (globally, then
+    per category) before the next block. The block holds as many images as `score_budget_bytes` allows (at least
+    one) for their scores plus the largest per-category gather.
     """
     from tqdm.auto import tqdm
     from transformers.utils.logging import is_progress_bar_enabled
@@ -291,11 +320,12 @@ def rank_features(
     kept = min(k, num_phrases)
     top_indices = np.full((num_images, k), -1, dtype=np.int64)
     top_scores = np.full((num_images, k), -np.inf, dtype=np.float32)
-    members = [torch.as_tensor(m, dtype=torch.long, device=text_feats.device) for m in (category_members or [])]
+    buckets = _category_buckets(category_members, k, text_feats.device) if category_members is not None else []
     if category_members is not None:
-        category_indices = np.full((num_images, len(members), k), -1, dtype=np.int32)
-        category_scores = np.full((num_images, len(members), k), -np.inf, dtype=np.float32)
-    block = max(1, score_budget_bytes // (4 * max(1, num_phrases)))
+        category_indices = np.full((num_images, len(category_members), k), -1, dtype=np.int32)
+        category_scores = np.full((num_images, len(category_members), k), -np.inf, dtype=np.float32)
+    widest_gather = max((b.indices.numel() for b in buckets), default=0)
+    block = max(1, score_budget_bytes // (4 * (max(1, num_phrases) + widest_gather)))
     for begin in tqdm(range(0, num_images, block), desc="ranking", unit="block",
                       disable=not (progress and is_progress_bar_enabled())):
         end = min(begin + block, num_images)
@@ -303,13 +333,14 @@ def rank_features(
         values, indices = torch.topk(scores, kept, dim=1)
         top_indices[begin:end, :kept] = indices.cpu().numpy()
         top_scores[begin:end, :kept] = values.cpu().numpy()
-        for c, ids in enumerate(members):
-            if ids.numel() == 0:
-                continue
-            n = min(k, ids.numel())
-            values, local = torch.topk(scores[:, ids], n, dim=1)
-            category_indices[begin:end, c, :n] = ids[local].cpu().numpy()
-            category_scores[begin:end, c, :n] = values.cpu().numpy()
+        for bucket in buckets:
+            gathered = scores[:, bucket.indices].masked_fill_(bucket.padding, -torch.inf)  # (block, n, width)
+            values, local = torch.topk(gathered, k, dim=2)
+            found = bucket.indices.expand(end - begin, -1, -1).gather(2, local)
+            found = found.masked_fill_(values == -torch.inf, -1)  # padding of a category smaller than k
+            category_indices[begin:end, bucket.categories] = found.cpu().numpy()
+            category_scores[begin:end, bucket.categories] = values.cpu().numpy()
+            del gathered
         del scores
     if category_members is None:
         return StyleRanking(top_indices, top_scores, [])
