@@ -133,7 +133,12 @@ def rank_styles(
         use_cache (`bool`, defaults to `True`): read and write the text-feature cache.
         accelerator (`accelerate.Accelerator`, *optional*): shard the images over its processes.
         device (`str` or `torch.device`, *optional*): without an accelerator; default cuda when available.
-        score_budget_bytes (`int`, defaults to 256 MiB): the largest score block (images x phrases, float32).
+        score_budget_bytes (`int`, defaults to 256 MiB): bound on one block's scores (images x phrases, float32)
+            plus their per-category gather; the block shrinks to fit (down to one image).
+
+    Returns:
+        `StyleRanking`; with an accelerator, every process returns the whole ranking in image order. A loaded
+        `model` is moved to the device and put in eval mode.
     """
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ValueError(f"k must be a positive integer, got {k!r}")
