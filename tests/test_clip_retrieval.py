@@ -13,7 +13,6 @@ import pytest
 import torch
 
 import journeydb
-from clip_sharded_worker import worker_images  # tests/ is on sys.path (pytest's rootdir-relative import mode)
 from journeydb.models import clip_retrieval
 from journeydb.models.clip_retrieval import rank_features, rank_styles
 from journeydb.scoring.style import style_recall
@@ -182,6 +181,16 @@ def test_tree_phrases_outside_the_vocabulary_are_reported(tiny_clip, vocabulary,
 # two processes (torchrun + accelerate, gloo on CPU) must give what one process gives
 
 WORKER = Path(__file__).with_name("clip_sharded_worker.py")  # run by torchrun
+
+
+def worker_images() -> list:
+    """The worker's images, read from the worker file itself (one definition for both runs)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("clip_sharded_worker", WORKER)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.worker_images()
 
 
 def _free_port() -> int:
