@@ -128,6 +128,8 @@ class JourneyDB(datasets.GeneratorBasedBuilder):
         kwargs.setdefault("dataset_name", "journeydb")
         kwargs.setdefault("hash", _code_hash())
         super().__init__(*args, **kwargs)
+        # config kwargs are set on a copy of the declared config without re-running __post_init__: check here
+        release.check_on_bad_records(self.config.on_bad_records)
 
     def _info(self) -> datasets.DatasetInfo:
         decl = config_declarations()[self.config.name]
@@ -201,7 +203,7 @@ class JourneyDB(datasets.GeneratorBasedBuilder):
                     continue
                 line_no, raw = line
                 where = f"{annotation_name}:{line_no}"
-                decoded = next(release.iter_jsonl_lines([raw], where))[1]
+                decoded = release.decode_line(raw, where)
                 record = release.parse_record(decoded, where, policy, stats, with_answers=not is_test)
                 if record is None:
                     continue
@@ -304,7 +306,7 @@ def _route_annotation_lines(
             continue
         if relative is None:
             if reports_orphans:  # decode fully: a malformed line raises here, naming file and line
-                decoded = next(release.iter_jsonl_lines([raw], where))[1]
+                decoded = release.decode_line(raw, where)
                 release.parse_record(decoded, where, policy, stats, with_answers=not is_test)
             continue
         shard = None if is_test else release.shard_of(relative)
@@ -388,5 +390,11 @@ def load(
     builder = JourneyDB(config_name=config, data_dir=str(data_dir), cache_dir=cache_dir, **config_kwargs)
     if streaming:
         return builder.as_streaming_dataset(split=split)
-    builder.download_and_prepare(num_proc=num_proc)
+    try:
+        builder.download_and_prepare(num_proc=num_proc)
+    except datasets.exceptions.DatasetGenerationError as err:
+        # datasets wraps generator errors; surface ours, which name the file and line
+        if isinstance(err.__cause__, (ReleaseFormatError, FileNotFoundError)):
+            raise err.__cause__ from None
+        raise
     return builder.as_dataset(split=split)
