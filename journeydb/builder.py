@@ -7,6 +7,8 @@ feature format the dataset card uses too).
 How a split is generated: image shards (`imgs/NNN.tgz`, or the `NNN/` folders they extract to) are the shard
 axis, streamed with `dl_manager.iter_archive`; each worker reads the annotation file once, keeps the raw lines of
 its own shards (routing by the `./NNN/` prefix of `img_path`), and parses a line only when its image comes by.
+Memory is therefore about the raw annotation lines of a worker's shards: for the full train split (~4.2M lines),
+prepare with `num_proc` so each process holds only its share.
 """
 
 from __future__ import annotations
