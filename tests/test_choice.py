@@ -146,7 +146,8 @@ def test_bad_reference_names_index(reference):
 
 
 def test_score_choices_issue_example():
-    options = [["oil painting", "watercolor", "pencil sketch", "neon glow"], ["red", "blue", "green", "orange"], KARAOKE]
+    options = [["oil painting", "watercolor", "pencil sketch", "neon glow"], ["red", "blue", "green", "orange"]]
+    options.append(KARAOKE)
     result = score_choices(
         ["The answer is (B).", "c", "Karaoke"], ["B", "C", "D"], ["style", "content", "content"], options
     )

@@ -296,7 +296,8 @@ from journeydb.models.vlm_choice import answer_vqa
 from test_vlm_choice import tiny_blip2
 
 state = PartialState(cpu=True)  # gloo: two CPU processes stand in for two GPUs
-rows = journeydb.load("vqa", data_dir=sys.argv[1], split="validation", cache_dir=f"{sys.argv[2]}/cache{state.process_index}")
+cache_dir = f"{sys.argv[2]}/cache{state.process_index}"
+rows = journeydb.load("vqa", data_dir=sys.argv[1], split="validation", cache_dir=cache_dir)
 model, processor = tiny_blip2("opt")
 answers = answer_vqa(model, processor, rows, batch_size=4, return_scores=True)
 with open(f"{sys.argv[2]}/answers{state.process_index}.json", "w") as f:
@@ -341,8 +342,10 @@ def test_the_image_matters(blip2, vqa_rows):
     model, processor = blip2
     row = vqa_rows[0]
     row = {**row, "questions": row["questions"][:1]}
-    dark = answer_vqa(model, processor, [{**row, "image": Image.new("RGB", (40, 30), (0, 0, 0))}], return_scores=True)
-    light = answer_vqa(model, processor, [{**row, "image": Image.new("RGB", (40, 30), (255, 255, 255))}], return_scores=True)
+    dark, light = (
+        answer_vqa(model, processor, [{**row, "image": Image.new("RGB", (40, 30), colour)}], return_scores=True)
+        for colour in ((0, 0, 0), (255, 255, 255))
+    )
     assert dark[0]["scores"] != pytest.approx(light[0]["scores"], abs=1e-6)
 
 
@@ -422,7 +425,8 @@ def test_undecoded_image_cells_are_read(blip2, vqa_rows):
     row = vqa_rows[0]
     buffer = io.BytesIO()
     row["image"].save(buffer, format="PNG")
-    raw = answer_vqa(model, processor, [{**row, "image": {"bytes": buffer.getvalue(), "path": None}}], return_scores=True)
+    cell = {"bytes": buffer.getvalue(), "path": None}  # an `Image(decode=False)` cell
+    raw = answer_vqa(model, processor, [{**row, "image": cell}], return_scores=True)
     decoded = answer_vqa(model, processor, [row], return_scores=True)
     for a, b in zip(raw, decoded, strict=True):
         assert a["scores"] == pytest.approx(b["scores"], abs=1e-5)

@@ -82,15 +82,15 @@ def check_template(template: str) -> None:
     if not isinstance(template, str):
         raise TypeError(f"prompt_template must be a string, got {type(template).__name__}")
     try:
-        fields = [name for _, name, spec, conv in string.Formatter().parse(template) if name is not None]
-        specs = [(spec, conv) for _, name, spec, conv in string.Formatter().parse(template) if name is not None]
+        parsed = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(template) if name is not None]
     except ValueError as err:
         raise ValueError(f"prompt_template {template!r} is not a valid format string ({err})") from None
+    fields = [name for name, _, _ in parsed]
     unknown = sorted({name for name in fields if name not in TEMPLATE_FIELDS})
     if unknown:
         raise ValueError(f"prompt_template uses unknown field(s) {unknown}; allowed: {list(TEMPLATE_FIELDS)}")
-    if any(spec or conv for spec, conv in specs):
-        raise ValueError("prompt_template fields take no format spec or conversion (write {question}, not {question!r})")
+    if any(spec or conv for _, spec, conv in parsed):
+        raise ValueError("prompt_template fields take no format spec or conversion: write {question}, not {question!r}")
     if "question" not in fields or not ("options" in fields or all(letter in fields for letter in LETTERS)):
         raise ValueError("prompt_template must contain {question} and {options} (or all of {A}, {B}, {C}, {D})")
 
@@ -164,7 +164,7 @@ def _to_rgb(image: Any, where: str) -> Any:
     if isinstance(image, dict) and (image.get("bytes") or image.get("path")):  # an undecoded `Image()` cell
         image = Image.open(io.BytesIO(image["bytes"])) if image.get("bytes") else Image.open(image["path"])
     if not isinstance(image, Image.Image):
-        raise TypeError(f"{where}: image must be a PIL image or an {{'bytes', 'path'}} dict, got {type(image).__name__}")
+        raise TypeError(f"{where}: image must be a PIL image or a {{'bytes', 'path'}} dict, not {type(image).__name__}")
     return image if image.mode == "RGB" else image.convert("RGB")
 
 
@@ -179,7 +179,8 @@ def _iter_questions(dataset_rows: Iterable[dict[str, Any]]) -> Iterator[tuple[st
             if not isinstance(qid, str):
                 raise ValueError(f"{where}: a question has no question_id")
             options = question.get("options")
-            if not isinstance(options, (list, tuple)) or len(options) != 4 or not all(isinstance(o, str) for o in options):
+            four_texts = isinstance(options, (list, tuple)) and len(options) == 4
+            if not (four_texts and all(isinstance(o, str) for o in options)):
                 raise ValueError(f"question {qid}: options must be four strings (A-D), got {options!r}")
             if not isinstance(question.get("question"), str):
                 raise ValueError(f"question {qid}: question text is {question.get('question')!r}")
@@ -224,13 +225,17 @@ def _encode(processor: Any, images: list, prompts: list[str], chat: bool) -> Any
     return processor(images=images, text=prompts, padding=True, padding_side="right", return_tensors="pt")
 
 
-def _score_batch(model: Any, processor: Any, batch: list, chat: bool, ids_per_letter: list[list[int]]) -> "torch.Tensor":
+def _score_batch(
+    model: Any, processor: Any, batch: list, chat: bool, ids_per_letter: list[list[int]]
+) -> "torch.Tensor":
     import torch
 
     images = [_to_rgb(image, where) for _, (image, where), _, _ in batch]
     prompts = [prompt for _, _, prompt, _ in batch]
     inputs = _encode(processor, images, prompts, chat).to(model.device, dtype=model.dtype)
-    mask = inputs["attention_mask"]
+    mask = inputs.get("attention_mask")
+    if mask is None:  # a processor that does not pad returns no mask: every position is real
+        mask = torch.ones_like(inputs["input_ids"])
     if _is_encoder_decoder(model):
         start = torch.full((mask.shape[0], 1), _decoder_start_id(model), dtype=torch.long, device=mask.device)
         logits = model(**inputs, decoder_input_ids=start).logits[:, 0]
@@ -328,7 +333,8 @@ def answer_vqa(
         with torch.no_grad():
             scores = _score_batch(model, processor, batch, chat, ids_per_letter)
         for (qid, _, _, _), row_scores in zip(batch, scores.tolist()):
-            answer: dict[str, Any] = {"question_id": qid, "prediction": LETTERS[max(range(4), key=row_scores.__getitem__)]}
+            best = max(range(len(LETTERS)), key=row_scores.__getitem__)  # the first of equal maxima: A before B
+            answer: dict[str, Any] = {"question_id": qid, "prediction": LETTERS[best]}
             if return_scores:
                 answer["scores"] = dict(zip(LETTERS, row_scores))
             answers.append(answer)
