@@ -1,0 +1,394 @@
+"""The LLM judge of the Question Answering Score (paper App. B.1/C.1, Table 8), by letter scoring.
+
+The paper gives each predicted prompt to Vicuna with an instruction (here is a prompt; assume you see the image
+generated from it; answer the question; choose among the options; reply with one letter) and parses the letter it
+generates. Here the judge answers with **one forward pass per question**: the answer is the letter whose token has
+the highest next-token logit, over the four letters only. Where greedy generation would start with a letter token,
+both give the same letter; scoring never produces an unparsable answer and needs no decoding loop. Questions are
+batched longest first with left padding (position ids follow the padding, so a padded row scores like an unpadded
+one); under `accelerate launch` each process scores every N-th batch and the answers are gathered, so every process
+returns what a single process would.
+
+The text the judge reads (frozen by `tests/snapshots/qas_prompt.json`) is `QAS_INSTRUCTION` filled with the item,
+wrapped by the tokenizer's chat template as one user turn with the generation prompt, or, for a tokenizer without
+one (the Vicuna v1.5 checkpoints ship none), by Vicuna's own conversation format `VICUNA_CONVERSATION`.
+
+Public: `compute_qas`, `answer_questions`, `score_letters`, `load_judge`, `render_instruction`,
+`render_judge_input`, `letter_token_ids`, `plan_batches`, `QAS_INSTRUCTION`, `VICUNA_CONVERSATION`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Optional, Union
+
+from journeydb.scoring.qas import ANSWER_LETTERS, check_references, qas_from_answers
+
+logger = logging.getLogger(__name__)
+
+QAS_INSTRUCTION = (
+    'Here is a prompt given to a text-to-image model: "{prompt}"\n'
+    "Assume you see the image generated from this prompt, and answer the following question about that image.\n"
+    "Question: {question}\n"
+    "Options:\n"
+    "A. {options[0]}\n"
+    "B. {options[1]}\n"
+    "C. {options[2]}\n"
+    "D. {options[3]}\n"
+    "Answer with a single letter (A, B, C or D) and no explanation."
+)
+# FastChat's "vicuna_v1.1" template, the format Vicuna (the paper's judge) was tuned on.
+VICUNA_CONVERSATION = (
+    "A chat between a curious user and an artificial intelligence assistant. The assistant gives helpful, detailed, "
+    "and polite answers to the user's questions. USER: {instruction} ASSISTANT:"
+)
+
+Judge = Callable[[list[dict]], Sequence[Optional[str]]]
+JudgeModel = Union[str, os.PathLike, tuple[Any, Any], Judge]
+
+__all__ = [
+    "QAS_INSTRUCTION",
+    "VICUNA_CONVERSATION",
+    "answer_questions",
+    "compute_qas",
+    "letter_token_ids",
+    "load_judge",
+    "plan_batches",
+    "render_instruction",
+    "render_judge_input",
+    "score_letters",
+]
+
+
+# --------------------------------------------------------------------------------------------------- the judge's text
+
+
+def render_instruction(item: Mapping[str, Any]) -> str:
+    """`QAS_INSTRUCTION` filled with one item: `prompt` (stripped), `question`, `options` (4 strings, A-D)."""
+    return QAS_INSTRUCTION.format(prompt=item["prompt"].strip(), question=item["question"], options=item["options"])
+
+
+def _has_chat_template(tokenizer: Any) -> bool:
+    return bool(getattr(tokenizer, "chat_template", None))
+
+
+def render_judge_input(item: Mapping[str, Any], tokenizer: Any) -> str:
+    """The full text the LLM reads for one item: the instruction as one user turn of the tokenizer's chat template
+    (with the generation prompt), or inside `VICUNA_CONVERSATION` when the tokenizer has no chat template."""
+    instruction = render_instruction(item)
+    if _has_chat_template(tokenizer):
+        return tokenizer.apply_chat_template(
+            [{"role": "user", "content": instruction}], tokenize=False, add_generation_prompt=True
+        )
+    return VICUNA_CONVERSATION.format(instruction=instruction)
+
+
+# ------------------------------------------------------------------------------------------------- letter scoring
+
+
+def letter_token_ids(tokenizer: Any) -> list[list[int]]:
+    """For each letter A-D, every single token that spells it: "A" and " A" as the tokenizer encodes them, and the
+    vocabulary's "A", "▁A" (SentencePiece) and "ĠA" (byte-level BPE). A letter's score is its best variant's logit,
+    so the answer does not depend on whether the model would emit the letter with or without a leading space."""
+    vocab = tokenizer.get_vocab()
+    variants = []
+    for letter in ANSWER_LETTERS:
+        ids = set()
+        for text in (letter, " " + letter):
+            encoded = tokenizer.encode(text, add_special_tokens=False)
+            if len(encoded) == 1:
+                ids.add(encoded[0])
+        ids.update(vocab[piece] for piece in (letter, "\u2581" + letter, "\u0120" + letter) if piece in vocab)
+        if not ids:
+            raise ValueError(f"the tokenizer has no single token for the letter {letter!r}; letter scoring needs one")
+        variants.append(sorted(ids))
+    if len({i for v in variants for i in v}) != sum(map(len, variants)):
+        raise ValueError(f"the letters A-D share token ids {variants}; letter scoring needs distinct tokens")
+    return variants
+
+
+def plan_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Indices grouped into batches of similar length, longest first (an out-of-memory shows at once); ties keep
+    input order. The plan depends only on the lengths, so every process of a sharded run sees the same batches."""
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
+    return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+
+
+def _progress(iterable: Any, total: int, desc: str, enabled: bool) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, total=total, desc=desc, disable=not enabled)
+
+
+def score_letters(
+    model: Any,
+    tokenizer: Any,
+    texts: Sequence[str],
+    *,
+    add_special_tokens: bool,
+    batch_size: int = 32,
+    process_index: int = 0,
+    num_processes: int = 1,
+    labels: Optional[Sequence[str]] = None,
+    show_progress: bool = False,
+) -> dict[int, str]:
+    """Answers each text with the letter whose token has the highest next-token logit.
+
+    Args:
+        model: A transformers causal LM (any device and dtype; it is put in eval mode for the call).
+        tokenizer: Its tokenizer.
+        texts (`Sequence[str]`): Full judge inputs (see `render_judge_input`).
+        add_special_tokens (`bool`): Whether to let the tokenizer add BOS etc. (`False` for chat-template text,
+            which carries its own).
+        batch_size (`int`, *optional*, defaults to 32): Texts per forward pass.
+        process_index (`int`), num_processes (`int`): Score only batches `process_index::num_processes` of the plan.
+        labels (`Sequence[str]`, *optional*): Names of the texts for error messages (e.g. `references[3][1]`).
+        show_progress (`bool`, *optional*, defaults to `False`): Show a progress bar over the batches.
+
+    Returns:
+        `dict[int, str]`: text index -> letter, for the texts of this process's batches.
+    """
+    import torch
+
+    encoded = tokenizer(list(texts), add_special_tokens=add_special_tokens)["input_ids"]
+    limit = getattr(getattr(model, "config", None), "max_position_embeddings", None)
+    for i, ids in enumerate(encoded):
+        if limit is not None and len(ids) > limit:
+            name = labels[i] if labels is not None else f"text {i}"
+            raise ValueError(f"the judge input for {name} has {len(ids)} tokens, more than the model's {limit}")
+    letters = letter_token_ids(tokenizer)
+    pad_id = next((i for i in (tokenizer.pad_token_id, tokenizer.eos_token_id) if i is not None), 0)
+    accepted = set(inspect.signature(model.forward).parameters)
+    device = model.device
+    batches = plan_batches([len(ids) for ids in encoded], batch_size)[process_index::num_processes]
+
+    answers: dict[int, str] = {}
+    was_training = model.training
+    model.eval()  # dropout off: the same input must give the same answer
+    try:
+        with torch.inference_mode():
+            for batch in _progress(batches, len(batches), "QAS judge", show_progress):
+                width = max(len(encoded[i]) for i in batch)
+                input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+                attention_mask = torch.zeros((len(batch), width), dtype=torch.long)
+                for row, i in enumerate(batch):
+                    input_ids[row, width - len(encoded[i]) :] = torch.tensor(encoded[i], dtype=torch.long)
+                    attention_mask[row, width - len(encoded[i]) :] = 1
+                inputs = {"input_ids": input_ids.to(device), "attention_mask": attention_mask.to(device)}
+                if "position_ids" in accepted:  # count positions from each row's first real token, as generate() does
+                    inputs["position_ids"] = (attention_mask.cumsum(-1) - 1).clamp(min=0).to(device)
+                if "logits_to_keep" in accepted:  # only the last position's logits are needed
+                    inputs["logits_to_keep"] = 1
+                if "use_cache" in accepted:
+                    inputs["use_cache"] = False
+                logits = model(**inputs).logits[:, -1, :].float()
+                scores = torch.stack([logits[:, ids].max(dim=-1).values for ids in letters], dim=-1)
+                for i, choice in zip(batch, scores.argmax(dim=-1).tolist()):
+                    answers[i] = ANSWER_LETTERS[choice]
+    finally:
+        model.train(was_training)
+    return answers
+
+
+# ------------------------------------------------------------------------------------------------------ the judges
+
+
+def _default_dtype(device: Any) -> Any:
+    import torch
+
+    if device.type != "cuda":
+        return torch.float32
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def load_judge(name_or_path: Union[str, os.PathLike], device: Any = None, dtype: Any = None) -> tuple[Any, Any]:
+    """Loads a causal LM and its tokenizer from a local folder (offline) or, if you name one, a hub model.
+
+    Args:
+        name_or_path (`str` or `os.PathLike`): What `AutoModelForCausalLM.from_pretrained` accepts.
+        device (`str` or `torch.device`, *optional*): Defaults to this process's accelerator device (the GPU of
+            its rank under `accelerate launch`, else `cuda` when available, else the CPU).
+        dtype (`torch.dtype` or `str`, *optional*): Defaults to bfloat16 on a GPU that supports it, float16 on
+            other GPUs, float32 on the CPU.
+    """
+    import torch
+    import transformers
+    from packaging import version
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if device is None:
+        from accelerate import PartialState
+
+        device = PartialState().device
+    device = torch.device(device)
+    if isinstance(dtype, str):
+        dtype = getattr(torch, dtype)
+    dtype = dtype or _default_dtype(device)
+    # transformers renamed `torch_dtype` to `dtype` in 4.56.
+    dtype_kwarg = "dtype" if version.parse(transformers.__version__) >= version.parse("4.56") else "torch_dtype"
+    tokenizer = AutoTokenizer.from_pretrained(name_or_path)
+    model = AutoModelForCausalLM.from_pretrained(name_or_path, **{dtype_kwarg: dtype})
+    logger.info("QAS judge %s loaded on %s in %s", name_or_path, device, dtype)
+    return model.to(device).eval(), tokenizer
+
+
+def _process_layout() -> tuple[int, int]:
+    """(process index, number of processes) of an `accelerate launch` / torchrun run; (0, 1) otherwise."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:  # set by accelerate launch, torchrun and their launchers
+        return 0, 1
+    from accelerate import PartialState
+
+    state = PartialState()
+    return state.process_index, state.num_processes
+
+
+def _gather(pairs: list[tuple[int, Any]], num_processes: int) -> list[tuple[int, Any]]:
+    if num_processes == 1:
+        return pairs
+    from accelerate.utils import gather_object
+
+    return gather_object(pairs)
+
+
+def _is_torch_module(obj: Any) -> bool:
+    torch = sys.modules.get("torch")  # an nn.Module can only exist if torch is already imported
+    return torch is not None and isinstance(obj, torch.nn.Module)
+
+
+def _progress_enabled(library: str) -> bool:
+    if library == "transformers":
+        from transformers.utils.logging import is_progress_bar_enabled
+    else:
+        from datasets.utils.logging import is_progress_bar_enabled
+    return is_progress_bar_enabled()
+
+
+def answer_questions(
+    items: Sequence[Mapping[str, Any]],
+    model: JudgeModel,
+    batch_size: int = 32,
+    *,
+    device: Any = None,
+    dtype: Any = None,
+    labels: Optional[Sequence[str]] = None,
+) -> list[Optional[str]]:
+    """The judge's answer to each item (`prompt`, `question`, `options`), in order.
+
+    `model` is a local path or hub name of a causal LM, a loaded `(model, tokenizer)` pair, or a callable judge
+    `f(batch: list[dict]) -> list[str]` receiving up to `batch_size` items and returning one answer per item (what it
+    returns is scored as is: anything but one letter "A"-"D" is invalid). Under `accelerate launch` every process
+    must pass the same items; each answers every N-th batch and all receive all answers.
+    """
+    if _is_torch_module(model):
+        raise TypeError("pass the model together with its tokenizer, as a (model, tokenizer) pair")
+    process_index, num_processes = _process_layout()
+    if isinstance(model, (str, os.PathLike)) or isinstance(model, tuple):
+        if isinstance(model, tuple):
+            if len(model) != 2:
+                raise TypeError(f"a loaded judge must be a (model, tokenizer) pair, got a tuple of {len(model)}")
+            lm, tokenizer = model
+        else:
+            lm, tokenizer = load_judge(model, device=device, dtype=dtype)
+        texts = [render_judge_input(item, tokenizer) for item in items]
+        local = score_letters(
+            lm,
+            tokenizer,
+            texts,
+            add_special_tokens=not _has_chat_template(tokenizer),
+            batch_size=batch_size,
+            process_index=process_index,
+            num_processes=num_processes,
+            labels=labels,
+            show_progress=process_index == 0 and _progress_enabled("transformers"),
+        )
+    elif callable(model):
+        local = _ask_callable(model, items, batch_size, process_index, num_processes)
+    else:
+        raise TypeError(
+            "model must be a path or name of a causal LM, a (model, tokenizer) pair or a callable judge, "
+            f"got {type(model).__name__}"
+        )
+    answers: dict[int, Optional[str]] = dict(_gather(sorted(local.items()), num_processes))
+    missing = [i for i in range(len(items)) if i not in answers]
+    if missing:  # cannot happen unless processes were given different items
+        raise RuntimeError(f"no answer was gathered for {len(missing)} questions (e.g. item {missing[0]})")
+    return [answers[i] for i in range(len(items))]
+
+
+def _ask_callable(
+    judge: Judge, items: Sequence[Mapping[str, Any]], batch_size: int, process_index: int, num_processes: int
+) -> dict[int, Optional[str]]:
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    starts = list(range(0, len(items), batch_size))[process_index::num_processes]
+    enabled = process_index == 0 and _progress_enabled("datasets")
+    answers: dict[int, Optional[str]] = {}
+    for start in _progress(starts, len(starts), "QAS judge", enabled):
+        batch = [
+            {"prompt": item["prompt"], "question": item["question"], "options": list(item["options"])}
+            for item in items[start : start + batch_size]
+        ]
+        replies = judge(batch)
+        if isinstance(replies, (str, bytes)) or not isinstance(replies, Sequence) or len(replies) != len(batch):
+            got = len(replies) if isinstance(replies, Sequence) and not isinstance(replies, str) else repr(replies)
+            raise ValueError(f"the judge must return one answer per item: got {got} for a batch of {len(batch)}")
+        answers.update((start + k, reply) for k, reply in enumerate(replies))
+    return answers
+
+
+# ------------------------------------------------------------------------------------------------------------ QAS
+
+
+def compute_qas(
+    predictions: Sequence[str],
+    references: Sequence[Sequence[Mapping[str, Any]]],
+    model: JudgeModel,
+    batch_size: int = 32,
+    *,
+    device: Any = None,
+    dtype: Any = None,
+) -> dict[str, Any]:
+    """The Question Answering Score of predicted prompts, answered by an LLM judge.
+
+    Args:
+        predictions (`Sequence[str]`): One predicted prompt per image.
+        references (`Sequence[Sequence[dict]]`): Per image, its questions as in the `vqa` config (`type`,
+            `question`, `options`, `answer`; `question_id` optional).
+        model: A local path or hub name of a transformers causal LM (a hub name downloads it; a path reads only
+            local files), a loaded `(model, tokenizer)` pair, or a callable judge `f(batch: list[dict]) -> list[str]`
+            whose dicts have `prompt`, `question`, `options` (4 strings) and which returns one letter per item.
+        batch_size (`int`, *optional*, defaults to 32): Questions per forward pass (or per call of a callable judge).
+        device, dtype (*optional*): Where and in which precision to load a judge given by path (see `load_judge`).
+
+    Returns:
+        `dict`: `qas`, `qas_style`, `qas_content`, `num_images`, `num_questions`, `num_invalid` (see
+        `journeydb.scoring.qas.qas_from_answers`).
+
+    Raises:
+        `ValueError` for unequal lengths, a malformed question, or a question without ground truth (the test split
+        withholds it), all before any model is loaded; `TypeError` for a `model` of the wrong kind.
+    """
+    checked = check_references(references, require_answers=True)  # fail before loading anything
+    if isinstance(predictions, (str, bytes)) or not isinstance(predictions, Sequence):
+        raise TypeError(f"predictions must be a list of prompts, got {type(predictions).__name__}")
+    if len(predictions) != len(checked):
+        raise ValueError(f"got {len(predictions)} predictions but references for {len(checked)} images")
+    items, labels = [], []
+    for i, (prompt, questions) in enumerate(zip(predictions, checked)):
+        if not isinstance(prompt, str):
+            raise TypeError(f"predictions[{i}] must be a string, got {type(prompt).__name__}")
+        for j, question in enumerate(questions):
+            items.append({"prompt": prompt, "question": question["question"], "options": question["options"]})
+            labels.append(f"references[{i}][{j}]")
+    flat = answer_questions(items, model, batch_size, device=device, dtype=dtype, labels=labels) if items else []
+    answers, start = [], 0
+    for questions in checked:
+        answers.append(flat[start : start + len(questions)])
+        start += len(questions)
+    return qas_from_answers(answers, checked)
