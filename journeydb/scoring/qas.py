@@ -126,6 +126,7 @@ def qas_from_answers(
     ...          {"type": "content", "question": "What?", "options": ["a", "b", "c", "d"], "answer": "B"}]]
     >>> qas_from_answers([["A", "C"]], refs)
     {'qas': 0.5, 'qas_style': 1.0, 'qas_content': 0.0, 'num_images': 1, 'num_questions': 2, 'num_invalid': 0}
+
     ```
     """
     checked = check_references(references, require_answers=True)
