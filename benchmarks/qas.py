@@ -154,9 +154,13 @@ def main() -> None:
         f"torch threads {torch.get_num_threads()}"
     )
     print(f"letter_scorer: {scored_s:.3f} s ({n / scored_s:.1f} questions/s), batch_size {args.batch_size}")
-    print(f"generate_loop: {generated_s:.3f} s ({n / generated_s:.1f} questions/s), greedy, max_new_tokens {args.max_new_tokens}")
+    print(
+        f"generate_loop: {generated_s:.3f} s ({n / generated_s:.1f} questions/s), greedy, "
+        f"max_new_tokens {args.max_new_tokens}"
+    )
     print(f"single_letter_replies: {len(single)}/{n}; unparsable replies: {unparsable}/{n}")
-    print(f"agreement_where_reply_is_one_letter: {agree_single}/{len(single)} ({100 * agree_single / max(1, len(single)):.2f}%)")
+    share = 100 * agree_single / max(1, len(single))
+    print(f"agreement_where_reply_is_one_letter: {agree_single}/{len(single)} ({share:.2f}%)")
     print(f"agreement_overall: {agree_all}/{n} ({100 * agree_all / n:.2f}%)")
     print(f"speedup_vs_generate: {generated_s / scored_s:.1f}x")
 

@@ -51,7 +51,9 @@ def validation(mini_release, tmp_path_factory):
 
 def judge_items(predictions, references):
     return [
-        {"prompt": p, "question": q["question"], "options": q["options"]} for p, qs in zip(predictions, references) for q in qs
+        {"prompt": p, "question": q["question"], "options": q["options"]}
+        for p, qs in zip(predictions, references)
+        for q in qs
     ]
 
 
@@ -268,7 +270,7 @@ def test_sharded_answer_questions_gathers_every_answer(validation, loaded_plain,
     whole = answer_questions(items, loaded_plain, batch_size=4)
     gathered = []
 
-    def fake_gather(pairs, num_processes):  # what every rank would receive once the ranks so far have sent
+    def fake_gather(pairs):  # what every rank would receive once the ranks so far have sent
         gathered.extend(pairs)
         return list(gathered)
 
@@ -289,3 +291,12 @@ def test_too_long_input_names_the_question(validation, loaded_plain):
     long_predictions[5] = " ".join(["red"] * 1100)
     with pytest.raises(ValueError, match=r"references\[5\]\[0\] has \d+ tokens, more than the model's 1024"):
         compute_qas(long_predictions, references, loaded_plain)
+
+
+def test_not_splitting_ignores_the_process_layout(validation, loaded_plain, monkeypatch):
+    """Behind evaluate's own gathering only process 0 computes: it must answer everything, not wait for others."""
+    predictions, references, _ = validation
+    whole = compute_qas(predictions, references, loaded_plain, batch_size=8)
+    monkeypatch.setattr(llm_judge, "_process_layout", lambda: (1, 2))
+    monkeypatch.setattr(llm_judge, "_gather", lambda pairs: pytest.fail("must not gather"))
+    assert compute_qas(predictions, references, loaded_plain, batch_size=8, split_across_processes=False) == whole

@@ -61,7 +61,8 @@ def test_the_issue_call_with_a_tiny_llama_by_path(qas, validation, tiny_llama_di
 
 def test_hand_written_questions_and_incremental_batches(qas, validation):
     predictions, rows, _ = validation
-    references = [[{k: q[k] for k in ("type", "question", "options", "answer")} for q in row["questions"]] for row in rows]
+    keys = ("type", "question", "options", "answer")  # no question_id
+    references = [[{k: q[k] for k in keys} for q in row["questions"]] for row in rows]
     whole = qas.compute(predictions=predictions, references=references, model=lambda b: ["C"] * len(b))
     for start in range(0, len(rows), 5):
         qas.add_batch(predictions=predictions[start : start + 5], references=references[start : start + 5])

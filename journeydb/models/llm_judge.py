@@ -20,10 +20,11 @@ Public: `compute_qas`, `answer_questions`, `score_letters`, `load_judge`, `rende
 from __future__ import annotations
 
 import inspect
+import itertools
 import logging
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Optional, Union
 
 from journeydb.scoring.qas import ANSWER_LETTERS, check_references, qas_from_answers
@@ -46,6 +47,8 @@ VICUNA_CONVERSATION = (
     "A chat between a curious user and an artificial intelligence assistant. The assistant gives helpful, detailed, "
     "and polite answers to the user's questions. USER: {instruction} ASSISTANT:"
 )
+
+_TOKENIZE_CHUNK = 4096
 
 Judge = Callable[[list[dict]], Sequence[Optional[str]]]
 JudgeModel = Union[str, os.PathLike, tuple[Any, Any], Judge]
@@ -129,7 +132,7 @@ def _progress(iterable: Any, total: int, desc: str, enabled: bool) -> Any:
 def score_letters(
     model: Any,
     tokenizer: Any,
-    texts: Sequence[str],
+    texts: Iterable[str],
     *,
     add_special_tokens: bool,
     batch_size: int = 32,
@@ -143,7 +146,8 @@ def score_letters(
     Args:
         model: A transformers causal LM (any device and dtype; it is put in eval mode for the call).
         tokenizer: Its tokenizer.
-        texts (`Sequence[str]`): Full judge inputs (see `render_judge_input`).
+        texts (`Iterable[str]`): Full judge inputs (see `render_judge_input`); read once, in chunks, so a generator
+            keeps only the token ids in memory.
         add_special_tokens (`bool`): Whether to let the tokenizer add BOS etc. (`False` for chat-template text,
             which carries its own).
         batch_size (`int`, *optional*, defaults to 32): Texts per forward pass.
@@ -154,9 +158,17 @@ def score_letters(
     Returns:
         `dict[int, str]`: text index -> letter, for the texts of this process's batches.
     """
+    import numpy as np
     import torch
 
-    encoded = tokenizer(list(texts), add_special_tokens=add_special_tokens)["input_ids"]
+    # Token ids as compact int32 arrays: the validation split has ~690k questions, as Python ints several GB.
+    encoded: list[np.ndarray] = []
+    remaining = iter(texts)
+    while chunk := list(itertools.islice(remaining, _TOKENIZE_CHUNK)):
+        encoded += [
+            np.asarray(ids, dtype=np.int32)
+            for ids in tokenizer(chunk, add_special_tokens=add_special_tokens)["input_ids"]
+        ]
     limit = getattr(getattr(model, "config", None), "max_position_embeddings", None)
     for i, ids in enumerate(encoded):
         if limit is not None and len(ids) > limit:
@@ -178,7 +190,7 @@ def score_letters(
                 input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
                 attention_mask = torch.zeros((len(batch), width), dtype=torch.long)
                 for row, i in enumerate(batch):
-                    input_ids[row, width - len(encoded[i]) :] = torch.tensor(encoded[i], dtype=torch.long)
+                    input_ids[row, width - len(encoded[i]) :] = torch.from_numpy(encoded[i])
                     attention_mask[row, width - len(encoded[i]) :] = 1
                 inputs = {"input_ids": input_ids.to(device), "attention_mask": attention_mask.to(device)}
                 if "position_ids" in accepted:  # count positions from each row's first real token, as generate() does
@@ -248,9 +260,8 @@ def _process_layout() -> tuple[int, int]:
     return state.process_index, state.num_processes
 
 
-def _gather(pairs: list[tuple[int, Any]], num_processes: int) -> list[tuple[int, Any]]:
-    if num_processes == 1:
-        return pairs
+def _gather(pairs: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
+    """Every process's (index, answer) pairs, on every process."""
     from accelerate.utils import gather_object
 
     return gather_object(pairs)
@@ -277,17 +288,20 @@ def answer_questions(
     device: Any = None,
     dtype: Any = None,
     labels: Optional[Sequence[str]] = None,
+    split_across_processes: bool = True,
 ) -> list[Optional[str]]:
     """The judge's answer to each item (`prompt`, `question`, `options`), in order.
 
     `model` is a local path or hub name of a causal LM, a loaded `(model, tokenizer)` pair, or a callable judge
     `f(batch: list[dict]) -> list[str]` receiving up to `batch_size` items and returning one answer per item (what it
     returns is scored as is: anything but one letter "A"-"D" is invalid). Under `accelerate launch` every process
-    must pass the same items; each answers every N-th batch and all receive all answers.
+    must pass the same items; each answers every N-th batch and all receive all answers (unless
+    `split_across_processes=False`: then this process answers everything alone). `labels` name the items in error
+    messages; `device`, `dtype` apply to a judge given by path (see `load_judge`).
     """
     if _is_torch_module(model):
         raise TypeError("pass the model together with its tokenizer, as a (model, tokenizer) pair")
-    process_index, num_processes = _process_layout()
+    process_index, num_processes = _process_layout() if split_across_processes else (0, 1)
     if isinstance(model, (str, os.PathLike)) or isinstance(model, tuple):
         if isinstance(model, tuple):
             if len(model) != 2:
@@ -295,11 +309,10 @@ def answer_questions(
             lm, tokenizer = model
         else:
             lm, tokenizer = load_judge(model, device=device, dtype=dtype)
-        texts = [render_judge_input(item, tokenizer) for item in items]
         local = score_letters(
             lm,
             tokenizer,
-            texts,
+            (render_judge_input(item, tokenizer) for item in items),
             add_special_tokens=not _has_chat_template(tokenizer),
             batch_size=batch_size,
             process_index=process_index,
@@ -314,7 +327,8 @@ def answer_questions(
             "model must be a path or name of a causal LM, a (model, tokenizer) pair or a callable judge, "
             f"got {type(model).__name__}"
         )
-    answers: dict[int, Optional[str]] = dict(_gather(sorted(local.items()), num_processes))
+    pairs = sorted(local.items())
+    answers: dict[int, Optional[str]] = dict(_gather(pairs) if num_processes > 1 else pairs)
     missing = [i for i in range(len(items)) if i not in answers]
     if missing:  # cannot happen unless processes were given different items
         raise RuntimeError(f"no answer was gathered for {len(missing)} questions (e.g. item {missing[0]})")
@@ -353,6 +367,7 @@ def compute_qas(
     *,
     device: Any = None,
     dtype: Any = None,
+    split_across_processes: bool = True,
 ) -> dict[str, Any]:
     """The Question Answering Score of predicted prompts, answered by an LLM judge.
 
@@ -365,6 +380,9 @@ def compute_qas(
             whose dicts have `prompt`, `question`, `options` (4 strings) and which returns one letter per item.
         batch_size (`int`, *optional*, defaults to 32): Questions per forward pass (or per call of a callable judge).
         device, dtype (*optional*): Where and in which precision to load a judge given by path (see `load_judge`).
+        split_across_processes (`bool`, *optional*, defaults to `True`): Under `accelerate launch`, let every process
+            answer 1/N of the questions and gather the answers (every process must then call with the same inputs).
+            `False` when only this process calls, e.g. behind `evaluate`'s own `num_process`/`process_id` gathering.
 
     Returns:
         `dict`: `qas`, `qas_style`, `qas_content`, `num_images`, `num_questions`, `num_invalid` (see
@@ -386,7 +404,19 @@ def compute_qas(
         for j, question in enumerate(questions):
             items.append({"prompt": prompt, "question": question["question"], "options": question["options"]})
             labels.append(f"references[{i}][{j}]")
-    flat = answer_questions(items, model, batch_size, device=device, dtype=dtype, labels=labels) if items else []
+    flat = (
+        answer_questions(
+            items,
+            model,
+            batch_size,
+            device=device,
+            dtype=dtype,
+            labels=labels,
+            split_across_processes=split_across_processes,
+        )
+        if items
+        else []
+    )
     answers, start = [], 0
     for questions in checked:
         answers.append(flat[start : start + len(questions)])

@@ -59,7 +59,9 @@ def _check_question(question: Any, where: str, require_answer: bool) -> dict[str
     return {"question_id": question_id, "type": qtype, "question": text, "options": list(options), "answer": answer}
 
 
-def check_references(references: Sequence[Sequence[Mapping[str, Any]]], require_answers: bool = True) -> list[list[dict]]:
+def check_references(
+    references: Sequence[Sequence[Mapping[str, Any]]], require_answers: bool = True
+) -> list[list[dict]]:
     """Validates per-image question lists and returns them in canonical form.
 
     Args:
@@ -81,9 +83,7 @@ def check_references(references: Sequence[Sequence[Mapping[str, Any]]], require_
     for i, questions in enumerate(references):
         if not _is_sequence(questions):
             raise TypeError(f"references[{i}] must be a list of question dicts, got {type(questions).__name__}")
-        checked.append(
-            [_check_question(q, f"references[{i}][{j}]", require_answers) for j, q in enumerate(questions)]
-        )
+        checked.append([_check_question(q, f"references[{i}][{j}]", require_answers) for j, q in enumerate(questions)])
     return checked
 
 

@@ -102,5 +102,11 @@ class Qas(evaluate.Metric):
 
     def _compute(self, predictions, references, model=None, batch_size=32):
         if model is None:
-            raise ValueError("QAS needs a judge: pass model=<path or name of a causal LM | (model, tokenizer) | callable>")
-        return compute_qas(predictions, references, model, batch_size=batch_size)
+            raise ValueError(
+                "QAS needs a judge: pass model=<path or name of a causal LM | (model, tokenizer) | callable>"
+            )
+        # With evaluate's own num_process > 1, only process 0 gets here (holding everyone's inputs): it must not wait
+        # for the other processes to share the judging.
+        return compute_qas(
+            predictions, references, model, batch_size=batch_size, split_across_processes=self.num_process == 1
+        )
