@@ -233,13 +233,30 @@ def test_pair_equals_path_and_answers_vary(validation, tiny_llama_dirs, loaded_p
     assert answers == answer_questions(items, tiny_llama_dirs["plain"], batch_size=16)
 
 
-def test_left_padded_batches_match_generate(validation, loaded_plain):
+SHARING_MODES = {  # score_letters kwargs: whole inputs, the common prefix cached, and per-prompt prefixes too
+    "whole": {"share_prefix": False},
+    "common_prefix": {},
+    "prompt_prefixes": {"groups": "prompt"},
+}
+
+
+def score_with(mode, model, tokenizer, items, **kwargs):
+    options = dict(SHARING_MODES[mode])
+    if options.get("groups") == "prompt":
+        options["groups"] = [item["prompt"] for item in items]
+    texts = [render_judge_input(item, tokenizer) for item in items]
+    return score_letters(model, tokenizer, texts, add_special_tokens=True, **options, **kwargs)
+
+
+@pytest.mark.parametrize("mode", SHARING_MODES)
+def test_left_padded_batches_match_generate(validation, loaded_plain, mode):
     """Each batched answer is the best letter of generate()'s own first-step scores on the unpadded input."""
     model, tokenizer = loaded_plain
     predictions, references, _ = validation
-    texts = [render_judge_input(item, tokenizer) for item in judge_items(predictions, references)][:24]
-    batched = score_letters(model, tokenizer, texts, add_special_tokens=True, batch_size=8)
+    items = judge_items(predictions, references)[:24]
+    batched = score_with(mode, model, tokenizer, items, batch_size=8)
     letters = letter_token_ids(tokenizer)
+    texts = [render_judge_input(item, tokenizer) for item in items]
     for i, text in enumerate(texts):
         inputs = tokenizer(text, return_tensors="pt")
         out = model.generate(
@@ -250,14 +267,14 @@ def test_left_padded_batches_match_generate(validation, loaded_plain):
         assert batched[i] == "ABCD"[best], f"question {i}"
 
 
-def test_two_shards_equal_a_single_process(validation, loaded_plain):
+@pytest.mark.parametrize("mode", SHARING_MODES)
+def test_two_shards_equal_a_single_process(validation, loaded_plain, mode):
     model, tokenizer = loaded_plain
     predictions, references, _ = validation
-    texts = [render_judge_input(item, tokenizer) for item in judge_items(predictions, references)]
-    whole = score_letters(model, tokenizer, texts, add_special_tokens=True, batch_size=4)
+    items = judge_items(predictions, references)
+    whole = score_with(mode, model, tokenizer, items, batch_size=4)
     shards = [
-        score_letters(model, tokenizer, texts, add_special_tokens=True, batch_size=4, process_index=r, num_processes=2)
-        for r in range(2)
+        score_with(mode, model, tokenizer, items, batch_size=4, process_index=r, num_processes=2) for r in range(2)
     ]
     assert not set(shards[0]) & set(shards[1]) and len(shards[0]) and len(shards[1])
     assert {**shards[0], **shards[1]} == whole
@@ -300,3 +317,11 @@ def test_not_splitting_ignores_the_process_layout(validation, loaded_plain, monk
     monkeypatch.setattr(llm_judge, "_process_layout", lambda: (1, 2))
     monkeypatch.setattr(llm_judge, "_gather", lambda pairs: pytest.fail("must not gather"))
     assert compute_qas(predictions, references, loaded_plain, batch_size=8, split_across_processes=False) == whole
+
+
+def test_prefix_sharing_changes_no_answer(validation, loaded_plain):
+    model, tokenizer = loaded_plain
+    predictions, references, _ = validation
+    items = judge_items(predictions, references)
+    answers = {mode: score_with(mode, model, tokenizer, items, batch_size=6) for mode in SHARING_MODES}
+    assert answers["whole"] == answers["common_prefix"] == answers["prompt_prefixes"]

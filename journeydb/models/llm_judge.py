@@ -6,8 +6,10 @@ generates. Here the judge answers with **one forward pass per question**: the an
 the highest next-token logit, over the four letters only. Where greedy generation would start with a letter token,
 both give the same letter; scoring never produces an unparsable answer and needs no decoding loop. Questions are
 batched longest first with left padding (position ids follow the padding, so a padded row scores like an unpadded
-one); under `accelerate launch` each process scores every N-th batch and the answers are gathered, so every process
-returns what a single process would.
+one). The token prefix common to all questions is run once and its key/value cache reused, and in each batch the
+prefix shared by the questions about one prompt is run once (`score_letters(share_prefix=...)`). Under
+`accelerate launch` each process scores every N-th batch and the answers are gathered, so every process returns
+what a single process would.
 
 The text the judge reads (frozen by `tests/snapshots/qas_prompt.json`) is `QAS_INSTRUCTION` filled with the item,
 wrapped by the tokenizer's chat template as one user turn with the generation prompt, or, for a tokenizer without
@@ -24,7 +26,7 @@ import itertools
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any, Optional, Union
 
 from journeydb.scoring.qas import ANSWER_LETTERS, check_references, qas_from_answers
@@ -49,6 +51,7 @@ VICUNA_CONVERSATION = (
 )
 
 _TOKENIZE_CHUNK = 4096
+_MIN_SHARED_PREFIX = 8  # tokens; below this, sharing the prefix costs more than it saves
 
 Judge = Callable[[list[dict]], Sequence[Optional[str]]]
 JudgeModel = Union[str, os.PathLike, tuple[Any, Any], Judge]
@@ -114,12 +117,23 @@ def letter_token_ids(tokenizer: Any) -> list[list[int]]:
     return variants
 
 
-def plan_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
-    """Indices grouped into batches of similar length, longest first (an out-of-memory shows at once); ties keep
-    input order. The plan depends only on the lengths, so every process of a sharded run sees the same batches."""
+def plan_batches(
+    lengths: Sequence[int], batch_size: int, groups: Optional[Sequence[Hashable]] = None
+) -> list[list[int]]:
+    """Indices grouped into batches, longest first (an out-of-memory shows at once), ties in input order. With
+    `groups` (e.g. the questions about one prompt), a group's members stay adjacent so that a batch holds few groups,
+    the groups ordered by their longest member. The plan depends only on its arguments, so every process of a
+    sharded run sees the same batches."""
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
+    if groups is None:
+        order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
+    else:
+        members: dict[Hashable, list[int]] = {}
+        for i, group in enumerate(groups):
+            members.setdefault(group, []).append(i)
+        ranked = sorted(members.values(), key=lambda ids: (-max(lengths[i] for i in ids), ids[0]))
+        order = [i for ids in ranked for i in sorted(ids, key=lambda i: (-lengths[i], i))]
     return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
 
 
@@ -138,6 +152,8 @@ def score_letters(
     batch_size: int = 32,
     process_index: int = 0,
     num_processes: int = 1,
+    groups: Optional[Sequence[Hashable]] = None,
+    share_prefix: bool = True,
     labels: Optional[Sequence[str]] = None,
     show_progress: bool = False,
 ) -> dict[int, str]:
@@ -152,6 +168,12 @@ def score_letters(
             which carries its own).
         batch_size (`int`, *optional*, defaults to 32): Texts per forward pass.
         process_index (`int`), num_processes (`int`): Score only batches `process_index::num_processes` of the plan.
+        groups (`Sequence`, *optional*): A key per text; texts with the same key (e.g. the questions about one
+            prompt) are batched together and their common token prefix is run once (with `share_prefix`).
+        share_prefix (`bool`, *optional*, defaults to `True`): Run shared token prefixes once and reuse their
+            key/value cache: the prefix common to all texts (the chat preamble, the instruction's first words) once
+            per call, a group's prefix once per batch. Same answers up to floating-point rounding; off (or silently
+            not used) for models whose cache cannot be reused this way (sliding-window or legacy caches).
         labels (`Sequence[str]`, *optional*): Names of the texts for error messages (e.g. `references[3][1]`).
         show_progress (`bool`, *optional*, defaults to `False`): Show a progress bar over the batches.
 
@@ -169,6 +191,8 @@ def score_letters(
             np.asarray(ids, dtype=np.int32)
             for ids in tokenizer(chunk, add_special_tokens=add_special_tokens)["input_ids"]
         ]
+    if groups is not None and len(groups) != len(encoded):
+        raise ValueError(f"got {len(groups)} groups for {len(encoded)} texts")
     limit = getattr(getattr(model, "config", None), "max_position_embeddings", None)
     for i, ids in enumerate(encoded):
         if limit is not None and len(ids) > limit:
@@ -177,35 +201,169 @@ def score_letters(
     letters = letter_token_ids(tokenizer)
     pad_id = next((i for i in (tokenizer.pad_token_id, tokenizer.eos_token_id) if i is not None), 0)
     accepted = set(inspect.signature(model.forward).parameters)
-    device = model.device
-    batches = plan_batches([len(ids) for ids in encoded], batch_size)[process_index::num_processes]
 
     answers: dict[int, str] = {}
     was_training = model.training
     model.eval()  # dropout off: the same input must give the same answer
     try:
         with torch.inference_mode():
+            shared = _prefix_plan(model, accepted, encoded, groups, share_prefix)
+            plan = plan_batches([len(ids) for ids in encoded], batch_size, groups if shared is not None else None)
+            batches = plan[process_index::num_processes]
             for batch in _progress(batches, len(batches), "QAS judge", show_progress):
-                width = max(len(encoded[i]) for i in batch)
-                input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-                attention_mask = torch.zeros((len(batch), width), dtype=torch.long)
-                for row, i in enumerate(batch):
-                    input_ids[row, width - len(encoded[i]) :] = torch.from_numpy(encoded[i])
-                    attention_mask[row, width - len(encoded[i]) :] = 1
-                inputs = {"input_ids": input_ids.to(device), "attention_mask": attention_mask.to(device)}
-                if "position_ids" in accepted:  # count positions from each row's first real token, as generate() does
-                    inputs["position_ids"] = (attention_mask.cumsum(-1) - 1).clamp(min=0).to(device)
-                if "logits_to_keep" in accepted:  # only the last position's logits are needed
-                    inputs["logits_to_keep"] = 1
-                if "use_cache" in accepted:
-                    inputs["use_cache"] = False
-                logits = model(**inputs).logits[:, -1, :].float()
+                logits = _last_logits(model, accepted, encoded, batch, pad_id, shared, groups)
                 scores = torch.stack([logits[:, ids].max(dim=-1).values for ids in letters], dim=-1)
                 for i, choice in zip(batch, scores.argmax(dim=-1).tolist()):
                     answers[i] = ANSWER_LETTERS[choice]
     finally:
         model.train(was_training)
     return answers
+
+
+def _cache_argument(accepted: set[str]) -> Optional[str]:
+    # transformers 5 renamed `past_key_values` to `cache`.
+    return next((name for name in ("cache", "past_key_values") if name in accepted), None)
+
+
+def _reusable(cache: Any) -> bool:
+    """A plain dynamic key/value cache: rows can be repeated and selected, and positions are not windowed."""
+    if not (hasattr(cache, "batch_repeat_interleave") and hasattr(cache, "batch_select_indices")):
+        return False
+    layers = getattr(cache, "layers", None)  # transformers >= 4.56: one object per layer
+    if layers is not None:
+        return all(type(layer).__name__ == "DynamicLayer" for layer in layers)
+    return type(cache).__name__ == "DynamicCache"
+
+
+def _pad_left(rows: Sequence[Any], pad_id: int) -> tuple[Any, Any]:
+    import torch
+
+    width = max(len(row) for row in rows)
+    input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    attention_mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for r, row in enumerate(rows):
+        if len(row):
+            input_ids[r, width - len(row) :] = torch.from_numpy(row)
+            attention_mask[r, width - len(row) :] = 1
+    return input_ids, attention_mask
+
+
+def _forward(model: Any, accepted: set[str], input_ids: Any, attention_mask: Any, cache: Any, keep_cache: bool):
+    """One forward pass of `input_ids` after `cache`; `attention_mask` covers the cache and the inputs. Returns the
+    last position's logits and the (extended) cache."""
+    device = model.device
+    inputs = {"input_ids": input_ids.to(device), "attention_mask": attention_mask.to(device)}
+    if "position_ids" in accepted:  # count from each row's first real token, as generate() does
+        positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)
+        inputs["position_ids"] = positions[:, -input_ids.shape[1] :].to(device)
+    if "logits_to_keep" in accepted:  # only the last position's logits are needed
+        inputs["logits_to_keep"] = 1
+    if cache is not None:
+        inputs[_cache_argument(accepted)] = cache
+    if "use_cache" in accepted:  # on whenever a cache is passed: some versions ignore a cache otherwise
+        inputs["use_cache"] = keep_cache or cache is not None
+    output = model(**inputs)
+    if not keep_cache:
+        return output.logits[:, -1, :].float(), None
+    new_cache = getattr(output, "cache", None)
+    return output.logits[:, -1, :].float(), new_cache if new_cache is not None else output.past_key_values
+
+
+def _common_prefix_length(rows: Sequence[Any]) -> int:
+    """Length of the token prefix shared by all rows, leaving every row at least its last token."""
+    import numpy as np
+
+    first = rows[0]
+    length = min(len(row) for row in rows) - 1
+    for row in rows[1:]:
+        if length <= 0:
+            return 0
+        mismatch = np.flatnonzero(row[:length] != first[:length])
+        if mismatch.size:
+            length = int(mismatch[0])
+    return max(length, 0)
+
+
+class _SharedPrefixes:
+    """How the texts are cut for prefix reuse: `common` tokens shared by all (cached once), then per text the
+    length of its group's prefix (run once per batch and group), then the rest (run per text)."""
+
+    def __init__(self, common: int, cache: Any, group_prefix: list[int]):
+        self.common, self.cache, self.group_prefix = common, cache, group_prefix
+
+
+def _prefix_plan(
+    model: Any, accepted: set[str], encoded: Sequence[Any], groups: Optional[Sequence[Hashable]], enabled: bool
+) -> Optional[_SharedPrefixes]:
+    """The prefix reuse for these texts, or `None` to run every text whole."""
+    import torch
+
+    if not enabled or not encoded or _cache_argument(accepted) is None or "use_cache" not in accepted:
+        return None
+    common = _common_prefix_length(encoded)
+    common = common if common >= _MIN_SHARED_PREFIX else 0
+    # Run the common prefix (or, to learn the cache type, one token) and keep its cache if it can be reused.
+    probe = torch.from_numpy(encoded[0][: max(common, 1)]).long()[None]
+    _, cache = _forward(model, accepted, probe, torch.ones_like(probe), None, keep_cache=True)
+    if not _reusable(cache):
+        logger.info("QAS judge: %s cache cannot be reused; scoring whole inputs", type(cache).__name__)
+        return None
+    group_prefix = [common] * len(encoded)
+    if groups is not None:
+        members: dict[Hashable, list[int]] = {}
+        for i, group in enumerate(groups):
+            members.setdefault(group, []).append(i)
+        for ids in members.values():
+            if len(ids) > 1:
+                length = max(common, _common_prefix_length([encoded[i] for i in ids]))
+                for i in ids:
+                    group_prefix[i] = length
+    if common == 0 and all(length == 0 for length in group_prefix):
+        return None
+    return _SharedPrefixes(common, cache if common else None, group_prefix)
+
+
+def _last_logits(
+    model: Any,
+    accepted: set[str],
+    encoded: Sequence[Any],
+    batch: list[int],
+    pad_id: int,
+    shared: Optional[_SharedPrefixes],
+    groups: Optional[Sequence[Hashable]],
+) -> Any:
+    """Next-token logits after each text of `batch`: whole texts, or [common prefix | group prefix | rest]."""
+    import copy
+
+    import torch
+
+    if shared is None:
+        input_ids, attention_mask = _pad_left([encoded[i] for i in batch], pad_id)
+        return _forward(model, accepted, input_ids, attention_mask, None, keep_cache=False)[0]
+    # One row per group present in the batch: the group's prefix after the common one (rows are left-padded, so
+    # padding may sit between the common prefix and the rest; the attention mask and positions skip it).
+    common = shared.common
+    keys = [groups[i] if groups is not None else i for i in batch]
+    first_of: dict[Hashable, int] = {}
+    for i, key in zip(batch, keys):
+        first_of.setdefault(key, i)
+    group_keys = list(first_of)
+    row_of = {key: r for r, key in enumerate(group_keys)}
+    segments = [encoded[first_of[key]][common : shared.group_prefix[first_of[key]]] for key in group_keys]
+    segment_ids, segment_mask = _pad_left(segments, pad_id)
+    mask = torch.cat([torch.ones((len(group_keys), common), dtype=torch.long), segment_mask], dim=-1)
+    cache = None
+    if shared.cache is not None:
+        cache = copy.deepcopy(shared.cache)  # forward passes append to it
+        cache.batch_repeat_interleave(len(group_keys))
+    if segment_ids.shape[1]:
+        _, cache = _forward(model, accepted, segment_ids, mask, cache, keep_cache=True)
+    rows = torch.tensor([row_of[key] for key in keys])
+    if cache is not None:
+        cache.batch_select_indices(rows.to(model.device))
+    rest_ids, rest_mask = _pad_left([encoded[i][shared.group_prefix[i] :] for i in batch], pad_id)
+    attention_mask = torch.cat([mask[rows], rest_mask], dim=-1)
+    return _forward(model, accepted, rest_ids, attention_mask, cache, keep_cache=False)[0]
 
 
 # ------------------------------------------------------------------------------------------------------ the judges
@@ -313,6 +471,7 @@ def answer_questions(
             lm,
             tokenizer,
             (render_judge_input(item, tokenizer) for item in items),
+            groups=[item["prompt"] for item in items],  # one prompt's questions share the text up to the question
             add_special_tokens=not _has_chat_template(tokenizer),
             batch_size=batch_size,
             process_index=process_index,
