@@ -325,3 +325,7 @@ def test_prefix_sharing_changes_no_answer(validation, loaded_plain):
     items = judge_items(predictions, references)
     answers = {mode: score_with(mode, model, tokenizer, items, batch_size=6) for mode in SHARING_MODES}
     assert answers["whole"] == answers["common_prefix"] == answers["prompt_prefixes"]
+    # Texts without a common prefix of 8 tokens are scored whole.
+    texts = [render_instruction(item) for item in items[:5]] + ["red", "What colour ?"]
+    shared = score_letters(model, tokenizer, texts, add_special_tokens=False, groups=[0, 0, 1, 1, 2, 3, 3])
+    assert shared == score_letters(model, tokenizer, texts, add_special_tokens=False, share_prefix=False)

@@ -285,8 +285,8 @@ def _common_prefix_length(rows: Sequence[Any]) -> int:
 
 
 class _SharedPrefixes:
-    """How the texts are cut for prefix reuse: `common` tokens shared by all (cached once), then per text the
-    length of its group's prefix (run once per batch and group), then the rest (run per text)."""
+    """How the texts are cut for prefix reuse: `common` tokens shared by all (their `cache`, computed once), then
+    per text the end of its group's prefix (run once per batch and group), then the rest (run per text)."""
 
     def __init__(self, common: int, cache: Any, group_prefix: list[int]):
         self.common, self.cache, self.group_prefix = common, cache, group_prefix
@@ -300,11 +300,13 @@ def _prefix_plan(
 
     if not enabled or not encoded or _cache_argument(accepted) is None or "use_cache" not in accepted:
         return None
+    # The preamble and the instruction's first words are common to every input of our template. Without such a
+    # prefix nothing is shared: a batch's padding could then fill whole rows, which attend to nothing.
     common = _common_prefix_length(encoded)
-    common = common if common >= _MIN_SHARED_PREFIX else 0
-    # Run the common prefix (or, to learn the cache type, one token) and keep its cache if it can be reused.
-    probe = torch.from_numpy(encoded[0][: max(common, 1)]).long()[None]
-    _, cache = _forward(model, accepted, probe, torch.ones_like(probe), None, keep_cache=True)
+    if common < _MIN_SHARED_PREFIX:
+        return None
+    prefix = torch.from_numpy(encoded[0][:common]).long()[None]
+    _, cache = _forward(model, accepted, prefix, torch.ones_like(prefix), None, keep_cache=True)
     if not _reusable(cache):
         logger.info("QAS judge: %s cache cannot be reused; scoring whole inputs", type(cache).__name__)
         return None
@@ -318,9 +320,7 @@ def _prefix_plan(
                 length = max(common, _common_prefix_length([encoded[i] for i in ids]))
                 for i in ids:
                     group_prefix[i] = length
-    if common == 0 and all(length == 0 for length in group_prefix):
-        return None
-    return _SharedPrefixes(common, cache if common else None, group_prefix)
+    return _SharedPrefixes(common, cache, group_prefix)
 
 
 def _last_logits(
@@ -352,15 +352,12 @@ def _last_logits(
     segments = [encoded[first_of[key]][common : shared.group_prefix[first_of[key]]] for key in group_keys]
     segment_ids, segment_mask = _pad_left(segments, pad_id)
     mask = torch.cat([torch.ones((len(group_keys), common), dtype=torch.long), segment_mask], dim=-1)
-    cache = None
-    if shared.cache is not None:
-        cache = copy.deepcopy(shared.cache)  # forward passes append to it
-        cache.batch_repeat_interleave(len(group_keys))
+    cache = copy.deepcopy(shared.cache)  # forward passes append to it
+    cache.batch_repeat_interleave(len(group_keys))
     if segment_ids.shape[1]:
         _, cache = _forward(model, accepted, segment_ids, mask, cache, keep_cache=True)
     rows = torch.tensor([row_of[key] for key in keys])
-    if cache is not None:
-        cache.batch_select_indices(rows.to(model.device))
+    cache.batch_select_indices(rows.to(model.device))
     rest_ids, rest_mask = _pad_left([encoded[i][shared.group_prefix[i] :] for i in batch], pad_id)
     attention_mask = torch.cat([mask[rows], rest_mask], dim=-1)
     return _forward(model, accepted, rest_ids, attention_mask, cache, keep_cache=False)[0]
