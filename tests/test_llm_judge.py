@@ -1,5 +1,6 @@
-"""The LLM judge of QAS (`journeydb.models.llm_judge`): callable judges, a tiny random Llama by path, letter
-scoring against generate(), sharding, the frozen prompt text and bad inputs."""
+"""The LLM judge of QAS (`journeydb.models.llm_judge`, `journeydb.models.letter_scoring`): callable judges, a tiny
+random Llama by path, letter scoring against generate(), prefix sharing, sharding, the frozen prompt text and bad
+inputs."""
 
 import json
 import os
@@ -10,14 +11,8 @@ import torch
 
 import journeydb
 from journeydb.models import llm_judge
-from journeydb.models.llm_judge import (
-    answer_questions,
-    compute_qas,
-    letter_token_ids,
-    render_instruction,
-    render_judge_input,
-    score_letters,
-)
+from journeydb.models.letter_scoring import letter_token_ids, score_letters
+from journeydb.models.llm_judge import answer_questions, compute_qas, render_instruction, render_judge_input
 from journeydb.models.tiny_causal_lm import build_tiny_causal_lm, word_vocabulary
 from journeydb.scoring.qas import qas_from_answers
 
