@@ -52,6 +52,8 @@ DEFAULT_ROW_GROUP_ROWS = 100
 DEFAULT_ROW_GROUP_SIZE = "100MB"  # datasets' MAX_ROW_GROUP_SIZE, what the Hub's dataset viewer reads comfortably
 # config options that name a file: the file's content, not its path, goes into the fingerprint
 _FILE_OPTIONS = ("style_tree", "test_annotations")
+# config options that never change what is written (a bad record is skipped, or the export stops)
+_ROW_NEUTRAL_OPTIONS = ("on_bad_records",)
 _PROGRESS_EVERY_S = 0.5
 
 Report = Callable[[str, Any], None]
@@ -182,7 +184,9 @@ def _export_locked(
                 {
                     "builder": builder.hash,
                     "config": config,
-                    "config_kwargs": {k: _option_identity(k, v) for k, v in sorted(config_kwargs.items())},
+                    "config_kwargs": {
+                        k: _option_identity(k, v) for k, v in sorted(config_kwargs.items()) if k not in _ROW_NEUTRAL_OPTIONS
+                    },
                     "options": asdict(options),
                 }
             )
