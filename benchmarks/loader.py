@@ -78,7 +78,12 @@ def _record(img_path: str, index: int) -> dict:
     return {
         "img_path": img_path,
         "prompt": f"a synthetic picture number {index}, oil painting, cinematic lighting --ar 1:1 --v 5",
-        "Task1": {"Style": ["oil painting", "cinematic lighting"], "Content": [f"picture {index}"], "Atmosphere": [], "Others": []},
+        "Task1": {
+            "Style": ["oil painting", "cinematic lighting"],
+            "Content": [f"picture {index}"],
+            "Atmosphere": [],
+            "Others": [],
+        },
         "Task2": {"Caption": f"A synthetic picture number {index}."},
         "Task3": {
             TASK3_KEYS["style"]: [_question("style", index), _question("style", index + 1)],

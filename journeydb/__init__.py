@@ -6,4 +6,12 @@ from .sample import sample_dir, write_sample_release
 
 __version__ = "0.1.0"
 
-__all__ = ["JourneyDB", "JourneyDBConfig", "config_declarations", "export_parquet", "load", "sample_dir", "write_sample_release"]
+__all__ = [
+    "JourneyDB",
+    "JourneyDBConfig",
+    "config_declarations",
+    "export_parquet",
+    "load",
+    "sample_dir",
+    "write_sample_release",
+]

@@ -1,4 +1,4 @@
-"""The Parquet export: every config of the mini-release, read back with `datasets.load_dataset`, resumed, split by rank."""
+"""The Parquet export: every config of the mini-release read back by `datasets.load_dataset`; resume; two ranks."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import yaml
 from datasets.distributed import split_dataset_by_node
 
 import journeydb
-from journeydb import export as export_module
+from journeydb import export_units
 from journeydb.card import split_front_matter
 
 REPO = Path(__file__).resolve().parents[1]
@@ -122,7 +122,7 @@ def test_load_dataset_equals_builder(config, exported, mini_release, config_kwar
 def test_streaming_equals_builder(config, exported, mini_release, config_kwargs, module_cache):
     reference = _reference(config, mini_release, config_kwargs, module_cache)
     for split in reference:
-        stream = datasets.load_dataset(str(exported), config, split=split, streaming=True)
+        stream = datasets.load_dataset(str(exported), config, split=split, streaming=True, cache_dir=module_cache)
         assert stream.features == reference[split].features
         assert list(stream.decode(False)) == _bytes_rows(reference[split])
 
@@ -147,19 +147,19 @@ class _Interrupted(Exception):
 
 def test_resume_after_interruption(mini_release: Path, tmp_path: Path, monkeypatch, module_cache):
     out = tmp_path / "resumed"
-    commit = export_module._UnitWriter.commit
+    commit = export_units.UnitWriter.commit
     commits: list[str] = []
 
     def interrupted_commit(self):
         if len(commits) == 2:
             raise _Interrupted("killed while finishing the third image shard")
-        commits.append(self.shard)
+        commits.append(self.unit.shard)
         return commit(self)
 
-    monkeypatch.setattr(export_module._UnitWriter, "commit", interrupted_commit)
+    monkeypatch.setattr(export_units.UnitWriter, "commit", interrupted_commit)
     with pytest.raises(_Interrupted):
         journeydb.export_parquet(mini_release, out, configs=["vqa"])
-    monkeypatch.setattr(export_module._UnitWriter, "commit", commit)
+    monkeypatch.setattr(export_units.UnitWriter, "commit", commit)
 
     train = out / "vqa" / "train"
     assert not (out / "README.md").exists()
@@ -221,9 +221,9 @@ def test_bad_arguments(mini_release: Path, tmp_path: Path):
 @pytest.mark.parametrize("split", ["validation", "train"])
 def test_two_ranks_see_every_row_once(source, split, exported, mini_release, module_cache):
     if source == "release":
-        stream = journeydb.load("vqa", data_dir=str(mini_release), split=split, streaming=True)
+        stream = journeydb.load("vqa", data_dir=str(mini_release), split=split, streaming=True, cache_dir=module_cache)
     else:
-        stream = datasets.load_dataset(str(exported), "vqa", split=split, streaming=True)
+        stream = datasets.load_dataset(str(exported), "vqa", split=split, streaming=True, cache_dir=module_cache)
     ranks = [split_dataset_by_node(stream, rank=rank, world_size=2) for rank in range(2)]
     seen = [_image_ids(rank) for rank in ranks]
     expected = journeydb.load("vqa", data_dir=str(mini_release), split=split, cache_dir=module_cache)["image_id"]
@@ -250,11 +250,13 @@ def test_cli_export_with_two_processes(mini_release: Path, tmp_path: Path, modul
     assert result.returncode == 0, result.stderr
     assert "exported 11 image shard(s); 0 were already done" in result.stdout, result.stdout
     assert "Exporting vqa, caption" in result.stderr  # the progress bar
-    again = subprocess.run(command + ["--configs", "vqa"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    again = subprocess.run(
+        [*command, "--configs", "vqa"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300
+    )
     assert "exported 0 image shard(s); 6 were already done" in again.stdout
     metadata, _ = split_front_matter((out / "README.md").read_text(encoding="utf-8"))
     assert yaml.safe_dump(metadata["configs"])  # plain YAML, no Python tags
     loaded = datasets.load_dataset(str(out), "caption", split="validation", cache_dir=module_cache)
     assert len(loaded) == 13
-    bad = subprocess.run(command + ["--configs", "vqa", "--num-proc", "0"], capture_output=True, text=True, env=env, timeout=300)
+    bad = subprocess.run([*command, "--num-proc", "0"], capture_output=True, text=True, env=env, timeout=300)
     assert bad.returncode == 2 and "num_proc must be a positive integer" in bad.stderr

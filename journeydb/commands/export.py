@@ -16,14 +16,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("data_dir", help="the folder that contains data/")
     p.add_argument("out", help="export folder: new, empty, or an earlier export to resume or extend")
+    names = sorted(config_declarations())
     p.add_argument(
-        "--configs", nargs="+", choices=sorted(config_declarations()), metavar="CONFIG",
-        help=f"configs to export (default: all of {', '.join(sorted(config_declarations()))})",
+        "--configs", nargs="+", choices=names, metavar="CONFIG", help=f"default: all of {', '.join(names)}"
     )
     p.add_argument("--num-proc", type=int, default=1, help="worker processes (default %(default)s)")
-    p.add_argument("--max-shard-size", default=DEFAULT_MAX_SHARD_SIZE, help="image bytes per Parquet file (default %(default)s)")
-    p.add_argument("--row-group-rows", type=int, default=DEFAULT_ROW_GROUP_ROWS, help="rows per row group at most (default %(default)s)")
-    p.add_argument("--row-group-size", default=DEFAULT_ROW_GROUP_SIZE, help="image bytes per row group at most (default %(default)s)")
+    p.add_argument(
+        "--max-shard-size", default=DEFAULT_MAX_SHARD_SIZE, help="image bytes per Parquet file (default %(default)s)"
+    )
+    p.add_argument(
+        "--row-group-rows", type=int, default=DEFAULT_ROW_GROUP_ROWS, help="rows per row group (default %(default)s)"
+    )
+    p.add_argument(
+        "--row-group-size", default=DEFAULT_ROW_GROUP_SIZE, help="image bytes per row group (default %(default)s)"
+    )
     p.add_argument("--on-bad-records", choices=ON_BAD_RECORDS_CHOICES, default="warn", help="default %(default)s")
     p.add_argument("--style-tree", help="style tree JSON {category: [phrases]}: fills style_categories")
     p.add_argument("--test-annotations", help="test ground truth JSONL: fills the test-clean config")
