@@ -74,7 +74,6 @@ ABBREVIATIONS = frozenset(
     okla ore pa penn tenn tex va vt wash wis wisc wyo cf al op cit ibid viz
     """.split()
 )
-_CONTRACTION = r"(?:'[sS]|'[dD]|'[mM]|'[lL][lL]|'[rR][eE]|'[vV][eE])"
 
 # one (name, pattern) per token shape; at each position the longest match wins, the first listed on ties
 _RULES: list[tuple[str, re.Pattern[str]]] = [
@@ -86,7 +85,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
         ("phone", r"\(\d{3}\) ?\d{3}-\d{4}|\d{3} \d{3} \d{4}"),
         ("fraction", r"\d+ \d+/\d+"),
         ("bracket_code", r"-(?:[lLrR][rRsScC][bB])-"),
-        ("emoticon", rf"(?:[:;=]-?[()DPdp]|\(\^_\^\)|\^_\^)(?=[^{_L}])"),
+        ("emoticon", rf"[:;=]-?[()DPdp](?=[^{_L}])|\(\^_\^\)|\^_\^"),
         ("word", rf"{_SEGMENT}(?:(?:[-!?\u2010\u2011]|&(?!(?:amp|quot|lt|gt);)){_SEGMENT})*"),
         ("oclock", rf"(?![yY]')[A-Za-z]'(?!(?i:s|d|m|ll|re|ve)(?!{L})){L}+"),
         ("yall", r"[yY]'(?=[A-Za-z])"),
@@ -96,7 +95,8 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
         ("time", r"\d*:\d+(?:\.\d+)?"),
         ("abbreviation", rf"{L}+\."),
         ("acronym", r"(?:[A-Za-z]\.)+(?:[A-Za-z]{1,2}\.)|[A-Za-z]{2}\.(?:[A-Za-z]\.)+"),
-        ("contraction", _CONTRACTION + rf"(?=[^{_L}])"),
+        # at the end of the file the lexer finds `'s`, `'d`, `'m`, but `'ll`, `'re`, `'ve` need one more character
+        ("contraction", rf"'(?i:s|d|m)(?!{L})|'(?i:ll|re|ve)(?=[^{_L}])"),
         ("apostrophe_word", r"(?i:'(?:n'|em(?![a-z])|cause(?![a-z])|\d+s?(?![a-z]))|'t(?=(?:is|was)\b))"),
         ("hashtag", rf"#[{_L}]+|@[{_W}]+"),
         ("code", r"[A-Za-z](?:#|\+\+)"),
@@ -111,7 +111,7 @@ _BRACKETS = {"(": "-lrb-", ")": "-rrb-", "[": "-lsb-", "]": "-rsb-", "{": "-lcb-
 _NOT_SPLIT = re.compile(r"(?:can|gon|wan|got|gim|lem)(?:not|na|ta|me)$", re.IGNORECASE)
 _SPLIT_WORDS = {"cannot": 3, "gonna": 3, "wanna": 3, "gotta": 3, "gimme": 3, "lemme": 3}
 _SENTENCE_START = re.compile(r"\s+[A-Z][a-z]")
-_NT = re.compile(rf"[nN]'[tT](?=[^{_L}])")
+_NT = re.compile(rf"[nN]'[tT](?!{L})")
 _NUMBER_NEXT = re.compile(r"\s*\d|\S")  # `No.` is an abbreviation before a number (or glued to the next token)
 
 
@@ -209,3 +209,101 @@ def ptb_tokenize(text: str, right_context: str | None = "") -> str:
     if right_context is not None:
         right_context = _LINE_BREAKS.sub(" ", right_context.replace("\n", " "))
     return " ".join(_tokens(text, right_context))
+
+
+def _check_texts(texts: Sequence[str]) -> list[str]:
+    """The captions as a list, or a TypeError naming the first non-str one."""
+    if isinstance(texts, str):
+        raise TypeError("expected a sequence of captions, got a single str")
+    texts = list(texts)
+    for index, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"caption {index} is a {type(text).__name__}, expected str")
+    return texts
+
+
+def default_jar() -> Path:
+    """The PTBTokenizer jar shipped inside the installed pycocoevalcap package."""
+    spec = find_spec("pycocoevalcap")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("pycocoevalcap is not installed: pass jar= the path of stanford-corenlp-3.4.1.jar")
+    return Path(next(iter(spec.submodule_search_locations))) / "tokenizer" / JAR_NAME
+
+
+def ptb_tokenize_java(texts: Sequence[str], timeout: float = 300, jar: str | None = None) -> list[str]:
+    """Tokenise a corpus with the official Java PTBTokenizer, exactly as pycocoevalcap 1.2 runs it.
+
+    One JVM runs for the whole corpus on a file of one caption per line, written to a fresh temporary directory
+    (pycocoevalcap writes it next to the jar, inside site-packages; we never do). The line-breaking characters
+    `\\r`, `\\v`, `\\f`, U+2028, U+2029 become spaces first, so that every caption keeps its own line.
+
+    Args:
+        texts: the captions.
+        timeout: seconds allowed for the jar.
+        jar: path of `stanford-corenlp-3.4.1.jar`; default: the one inside the installed pycocoevalcap.
+
+    Returns:
+        One tokenised string per caption, with `PTB_DROPPED_TOKENS` removed.
+
+    Raises:
+        TypeError: a caption is not a str (its index is named).
+        FileNotFoundError: `java` is not on the PATH, or the jar is missing.
+        RuntimeError: the jar failed, timed out, or returned the wrong number of lines.
+    """
+    texts = _check_texts(texts)
+    if not texts:
+        return []
+    java = shutil.which("java")
+    if java is None:
+        raise FileNotFoundError("`java` was not found on the PATH: install a Java runtime, or use mode='python'")
+    jar_path = Path(jar) if jar is not None else default_jar()
+    if not jar_path.is_file():
+        raise FileNotFoundError(f"PTBTokenizer jar not found: {jar_path}")
+    lines = [_LINE_BREAKS.sub(" ", text.replace("\n", " ")) for text in texts]
+    with tempfile.TemporaryDirectory(prefix="journeydb-ptb-") as tmp:
+        corpus = Path(tmp) / "captions.txt"
+        corpus.write_text("\n".join(lines), encoding="utf-8")
+        command = [java, "-cp", str(jar_path), "edu.stanford.nlp.process.PTBTokenizer", "-preserveLines",
+                   "-lowerCase", str(corpus)]
+        try:
+            done = subprocess.run(command, capture_output=True, timeout=timeout, cwd=tmp, check=False)
+        except subprocess.TimeoutExpired as error:
+            raise RuntimeError(f"PTBTokenizer did not finish within {timeout} s") from error
+    if done.returncode != 0:
+        raise RuntimeError(f"PTBTokenizer failed ({done.returncode}): {done.stderr.decode(errors='replace')[-500:]}")
+    if done.stderr:
+        logger.debug("PTBTokenizer stderr: %s", done.stderr.decode(errors="replace")[-2000:])
+    out_lines = done.stdout.decode("utf-8").split("\n")
+    if len(out_lines) < len(texts) or any(line.strip() for line in out_lines[len(texts):]):
+        raise RuntimeError(f"PTBTokenizer returned {len(out_lines)} lines for {len(texts)} captions")
+    return [" ".join(t for t in line.rstrip().split(" ") if t and t not in PTB_DROPPED_TOKENS)
+            for line in out_lines[: len(texts)]]
+
+
+def tokenize_corpus(texts: Sequence[str], mode: Literal["python", "java"] = "python") -> list[str]:
+    """Tokenise a corpus the way pycocoevalcap does, in pure Python (default) or with the official jar.
+
+    In python mode each caption sees the next one as right context and the last one sees the end of the file,
+    as in the jar's one-file run.
+
+    Args:
+        texts: the captions.
+        mode: "python" (`ptb_tokenize`, no Java needed) or "java" (`ptb_tokenize_java`, the official numbers).
+
+    Returns:
+        One tokenised string per caption.
+
+    Raises:
+        TypeError: a caption is not a str (its index is named).
+        ValueError: an unknown mode.
+
+    Example:
+        >>> tokenize_corpus(["Don't panic: it's \\"the end\\"...", "cat::2 --ar 16:9"])
+        ["do n't panic it 's the end", 'cat :2 ar 16:9']
+    """
+    if mode not in ("python", "java"):
+        raise ValueError(f"mode must be 'python' or 'java', got {mode!r}")
+    texts = _check_texts(texts)
+    if mode == "java":
+        return ptb_tokenize_java(texts)
+    return [ptb_tokenize(text, texts[i + 1] if i + 1 < len(texts) else None) for i, text in enumerate(texts)]
