@@ -75,35 +75,41 @@ ABBREVIATIONS = frozenset(
     """.split()
 )
 
+_ABBREVIATION = "(?i:" + "|".join(sorted(ABBREVIATIONS | {"no"}, key=len, reverse=True)) + ")"
+
 # one (name, pattern) per token shape; at each position the longest match wins, the first listed on ties
 _RULES: list[tuple[str, re.Pattern[str]]] = [
     (name, re.compile(pattern))
     for name, pattern in [
-        ("url", r"(?:[A-Za-z]+://|www\.)[A-Za-z0-9\-._~:/?#@!$&'*+;=%]*[A-Za-z0-9\-_~/?#@!$&'*+;=%]"),
-        ("email", rf"{W}(?:[{_W}.+\-]*{W})?@{W}+(?:[.\-]{W}+)*[!?]?"),
+        ("url", r"(?:[A-Za-z]+://|www\.)[^\s()\[\]{}<>\"',]*[^\s()\[\]{}<>\"',.]"),
+        ("email", rf"{W}(?:[{_W}./+\-]*{W})?@{W}+(?:[.\-]{W}+)*[!?,]?"),
         ("tag", r"</?[A-Za-z!][^<>\n]*>"),
         ("phone", r"\(\d{3}\) ?\d{3}-\d{4}|\d{3} \d{3} \d{4}"),
         ("fraction", r"\d+ \d+/\d+"),
         ("bracket_code", r"-(?:[lLrR][rRsScC][bB])-"),
         ("emoticon", rf"[:;=]-?[()DPdp](?=[^{_L}])|\(\^_\^\)|\^_\^"),
-        ("word", rf"{_SEGMENT}(?:(?:[-!?\u2010\u2011]|&(?!(?:amp|quot|lt|gt);)){_SEGMENT})*"),
+        ("word", rf"{_SEGMENT}(?:[-\u2010\u2011]{_SEGMENT})*"),
+        ("exclaimed", rf"{_SEGMENT}(?:[!?]{_SEGMENT})+"),  # `a!b`, `x?y`
+        ("ampersand", r"[A-Z]+&(?!(?i:amp|quot|lt|gt);)[A-Z]+"),  # AT&T, R&D
+        ("prefix", rf"(?i:anti)-(?![{_W}])"),
+        ("number_period", rf"{_ALNUM}*[0-9]\.(?=[,;])"),  # `5.,` keeps its period
         ("oclock", rf"(?![yY]')[A-Za-z]'(?!(?i:s|d|m|ll|re|ve)(?!{L})){L}+"),
         ("yall", r"[yY]'(?=[A-Za-z])"),
         ("dotted", rf"{_LETTERED}(?:\.{_LETTERED})+(?:-{_SEGMENT})*"),
-        ("path", rf"{W}+(?:\.{L}+)*(?:/{W}+(?:\.{L}+)*)+"),
+        ("path", r"[A-Za-z0-9]+(?:/[A-Za-z0-9]+)+|[a-z0-9\-]+(?:\.[a-z0-9\-]+)+(?:/[a-z0-9\-._~%]+)+"),
         ("number", r"[-+]?\d*(?:[.,]\d+)+|[-+]\d+"),
         ("time", r"\d*:\d+(?:\.\d+)?"),
-        ("abbreviation", rf"{L}+\."),
+        ("abbreviation", rf"(?:{_ABBREVIATION}|[A-Za-z])\."),
         ("acronym", r"(?:[A-Za-z]\.)+(?:[A-Za-z]{1,2}\.)|[A-Za-z]{2}\.(?:[A-Za-z]\.)+"),
         # at the end of the file the lexer finds `'s`, `'d`, `'m`, but `'ll`, `'re`, `'ve` need one more character
         ("contraction", rf"'(?i:s|d|m)(?!{L})|'(?i:ll|re|ve)(?=[^{_L}])"),
-        ("apostrophe_word", r"(?i:'(?:n'|em(?![a-z])|cause(?![a-z])|\d+s?(?![a-z]))|'t(?=(?:is|was)\b))"),
+        ("apostrophe_word", r"(?i:'(?:n'|em(?![a-z])|cause(?![a-z])|\d+s?)|'t(?=(?:is|was)\b))"),
         ("hashtag", rf"#[{_L}]+|@[{_W}]+"),
         ("code", r"[A-Za-z](?:#|\+\+)"),
         ("dashes", r"-{2,}"),
         ("dots", r"\.{2,}"),
         ("run", r"[!?]{2,}|#{2,}|@{2,}|\*+|_+|\$"),
-        ("entity", r"&(?:amp|quot|lt|gt);"),
+        ("entity", r"&(?i:amp|quot|lt|gt);"),
     ]
 ]
 _ENTITIES = {"&amp;": "&", "&quot;": "''", "&lt;": "<", "&gt;": ">"}
@@ -157,7 +163,7 @@ def _finish(name: str, token: str, text: str, end: int) -> list[str]:
     if name == "emoticon":
         return [token.replace("(", "-lrb-").replace(")", "-rrb-")]
     if name == "entity":
-        return [_ENTITIES[token]]
+        return [_ENTITIES[token.lower()]]
     if name == "dashes":
         return [token if len(token) >= 5 else "--"]
     if name == "dots":
@@ -168,9 +174,9 @@ def _finish(name: str, token: str, text: str, end: int) -> list[str]:
             if _SENTENCE_START.match(text, end):  # `I. The`: the period ends the sentence
                 return [stem, "."]
             return [token]
-        if stem.lower() == "no":
-            return [token] if _NUMBER_NEXT.match(text, end) else [stem, "."]
-        return [token] if stem.lower() in ABBREVIATIONS else [stem, "."]
+        if stem.lower() == "no" and not _NUMBER_NEXT.match(text, end):
+            return [stem, "."]
+        return [token]
     if name == "apostrophe_word" and token[:2].lower() == "'t" and len(token) == 2:
         return [token]
     return [token]
