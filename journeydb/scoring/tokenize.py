@@ -81,29 +81,30 @@ _ABBREVIATION = "(?i:" + "|".join(sorted(ABBREVIATIONS | {"no"}, key=len, revers
 _RULES: list[tuple[str, re.Pattern[str]]] = [
     (name, re.compile(pattern))
     for name, pattern in [
-        ("url", r"(?:[A-Za-z]+://|www\.)[^\s()\[\]{}<>\"',]*[^\s()\[\]{}<>\"',.]"),
+        ("url", r"(?:[A-Za-z]+://|www\.)[^\s()\[\]{}<>\"',]*[^\s()\[\]{}<>\"',.!?]"),
         ("email", rf"{W}(?:[{_W}./+\-]*{W})?@{W}+(?:[.\-]{W}+)*[!?,]?"),
         ("tag", r"</?[A-Za-z!][^<>\n]*>"),
         ("phone", r"\(\d{3}\) ?\d{3}-\d{4}|\d{3} \d{3} \d{4}"),
         ("fraction", r"\d+ \d+/\d+"),
         ("bracket_code", r"-(?:[lLrR][rRsScC][bB])-"),
-        ("emoticon", rf"[:;=]-?[()DPdp](?=[^{_L}])|\(\^_\^\)|\^_\^"),
+        ("emoticon", rf"[:;=]-?[()DPdp](?=[^{_W}])|\(\^_\^\)|\^_\^"),
         ("word", rf"{_SEGMENT}(?:[-\u2010\u2011]{_SEGMENT})*"),
         ("exclaimed", rf"{_SEGMENT}(?:[!?]{_SEGMENT})+"),  # `a!b`, `x?y`
         ("ampersand", r"[A-Z]+&(?!(?i:amp|quot|lt|gt);)[A-Z]+"),  # AT&T, R&D
         ("prefix", rf"(?i:anti)-(?![{_W}])"),
         ("number_period", rf"{_ALNUM}*[0-9]\.(?=[,;])"),  # `5.,` keeps its period
-        ("oclock", rf"(?![yY]')[A-Za-z]'(?!(?i:s|d|m|ll|re|ve)(?!{L})){L}+"),
+        ("oclock", rf"(?![yY]')[A-Za-z]'(?!(?i:s|d|m|ll|re|ve)(?!{L})){_ALNUM}+"),
         ("yall", r"[yY]'(?=[A-Za-z])"),
         ("dotted", rf"{_LETTERED}(?:\.{_LETTERED})+(?:-{_SEGMENT})*"),
-        ("path", r"[A-Za-z0-9]+(?:/[A-Za-z0-9]+)+|[a-z0-9\-]+(?:\.[a-z0-9\-]+)+(?:/[a-z0-9\-._~%]+)+"),
+        ("path", r"[A-Za-z0-9]+(?:[/-][A-Za-z0-9]+)*/[A-Za-z0-9]+(?:[/-][A-Za-z0-9]+)*"
+                 r"|[a-z0-9\-]+(?:\.[a-z0-9\-]+)+(?:/[A-Za-z0-9\-._~%]+)+"),
         ("number", r"[-+]?\d*(?:[.,]\d+)+|[-+]\d+"),
         ("time", r"\d*:\d+(?:\.\d+)?"),
         ("abbreviation", rf"(?:{_ABBREVIATION}|[A-Za-z])\."),
         ("acronym", r"(?:[A-Za-z]\.)+(?:[A-Za-z]{1,2}\.)|[A-Za-z]{2}\.(?:[A-Za-z]\.)+"),
         # at the end of the file the lexer finds `'s`, `'d`, `'m`, but `'ll`, `'re`, `'ve` need one more character
         ("contraction", rf"'(?i:s|d|m)(?!{L})|'(?i:ll|re|ve)(?=[^{_L}])"),
-        ("apostrophe_word", r"(?i:'(?:n'|em(?![a-z])|cause(?![a-z])|\d+s?)|'t(?=(?:is|was)\b))"),
+        ("apostrophe_word", r"(?i:'(?:n'|em(?![a-z])|cause(?![a-z])|\d+s?)|'t(?=is|was))"),
         ("hashtag", rf"#[{_L}]+|@[{_W}]+"),
         ("code", r"[A-Za-z](?:#|\+\+)"),
         ("dashes", r"-{2,}"),
@@ -116,8 +117,16 @@ _ENTITIES = {"&amp;": "&", "&quot;": "''", "&lt;": "<", "&gt;": ">"}
 _BRACKETS = {"(": "-lrb-", ")": "-rrb-", "[": "-lsb-", "]": "-rsb-", "{": "-lcb-", "}": "-rcb-", '"': "''"}
 _NOT_SPLIT = re.compile(r"(?:can|gon|wan|got|gim|lem)(?:not|na|ta|me)$", re.IGNORECASE)
 _SPLIT_WORDS = {"cannot": 3, "gonna": 3, "wanna": 3, "gotta": 3, "gimme": 3, "lemme": 3}
-_SENTENCE_START = re.compile(r"\s+[A-Z][a-z]")
-_NT = re.compile(rf"[nN]'[tT](?!{L})")
+_SENTENCE_START = re.compile(r"\s+([A-Z][A-Za-z]*)(?![A-Za-z])")
+# capitalised words after which a single-letter abbreviation (`I.`) loses its period: observed one by one on the jar
+SENTENCE_STARTERS = frozenset(
+    """
+    a after an as but he her here however if in it many mr ms now one other our she since so some the their then
+    there these they this we what when while yet you
+    """.split()
+)
+_NT = re.compile(rf"[nN]'[tT]{L}*")
+_LETTERS = re.compile(rf"[{_L.replace('_', '')}]+")
 _NUMBER_NEXT = re.compile(r"\s*\d|\S")  # `No.` is an abbreviation before a number (or glued to the next token)
 
 
@@ -142,9 +151,11 @@ def _scan(text: str, limit: int) -> list[str]:
             pos += 1
             continue
         token = text[pos:best_end]
-        if best_name == "word" and _NT.match(text, best_end - 1) and len(token) > 1:
-            tokens.extend([token[:-1], "n't"])  # `don't` -> `do n't`: the lexer looked ahead for `n't`
-            pos = best_end + 2
+        contraction = _NT.match(text, best_end - 1) if best_name == "word" else None
+        if contraction and len(token) > 1 and _LETTERS.fullmatch(token):
+            # `don't` -> `do n't` (letters glued after it stay with `n't`); hyphenated or digit words do not split
+            tokens.extend([token[:-1], contraction.group()])
+            pos = contraction.end()
             continue
         tokens.extend(_finish(best_name, token, text, best_end))
         pos = best_end
@@ -171,7 +182,8 @@ def _finish(name: str, token: str, text: str, end: int) -> list[str]:
     if name == "abbreviation":
         stem = token[:-1]
         if len(stem) == 1 and stem.isascii() and stem.isalpha():
-            if _SENTENCE_START.match(text, end):  # `I. The`: the period ends the sentence
+            start = _SENTENCE_START.match(text, end)
+            if start and start.group(1).lower() in SENTENCE_STARTERS:  # `I. The`: the period ends the sentence
                 return [stem, "."]
             return [token]
         if stem.lower() == "no" and not _NUMBER_NEXT.match(text, end):
