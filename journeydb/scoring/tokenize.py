@@ -117,7 +117,6 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
 ]
 _ENTITIES = {"&amp;": "&", "&quot;": "''", "&lt;": "<", "&gt;": ">"}
 _BRACKETS = {"(": "-lrb-", ")": "-rrb-", "[": "-lsb-", "]": "-rsb-", "{": "-lcb-", "}": "-rcb-", '"': "''"}
-_NOT_SPLIT = re.compile(r"(?:can|gon|wan|got|gim|lem)(?:not|na|ta|me)$", re.IGNORECASE)
 _SPLIT_WORDS = {"cannot": 3, "gonna": 3, "wanna": 3, "gotta": 3, "gimme": 3, "lemme": 3}
 _SENTENCE_START = re.compile(r"\s+([A-Z][A-Za-z]*)(?![A-Za-z])")
 # capitalised words after which a single-letter abbreviation (`I.`) loses its period: observed one by one on the jar
@@ -190,8 +189,6 @@ def _finish(name: str, token: str, text: str, end: int) -> list[str]:
             return [token]
         if stem.lower() == "no" and not _NUMBER_NEXT.match(text, end):
             return [stem, "."]
-        return [token]
-    if name == "apostrophe_word" and token[:2].lower() == "'t" and len(token) == 2:
         return [token]
     return [token]
 
