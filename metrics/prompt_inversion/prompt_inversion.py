@@ -11,17 +11,10 @@ from typing import Any, Optional, Union
 import datasets
 import evaluate
 
+from journeydb.citation import JOURNEYDB_CITATION
 from journeydb.scoring.caption import score_captions
 
-_CITATION = """\
-@inproceedings{sun2023journeydb,
-  title     = {JourneyDB: A Benchmark for Generative Image Understanding},
-  author    = {Keqiang Sun and Junting Pan and Yuying Ge and Hao Li and Haodong Duan and Xiaoshi Wu and Renrui Zhang
-               and Aojun Zhou and Zipeng Qin and Yi Wang and Jifeng Dai and Yu Qiao and Limin Wang and Hongsheng Li},
-  booktitle = {Advances in Neural Information Processing Systems (Datasets and Benchmarks Track)},
-  year      = {2023},
-  eprint    = {2307.00716},
-}
+_CITATION = JOURNEYDB_CITATION + """\
 @article{chen2015microsoft,
   title   = {Microsoft COCO Captions: Data Collection and Evaluation Server},
   author  = {Xinlei Chen and Hao Fang and Tsung-Yi Lin and Ramakrishna Vedantam and Saurabh Gupta and Piotr Dollar
