@@ -7,6 +7,8 @@ feature format the dataset card uses too).
 How a split is generated: image shards (`imgs/NNN.tgz`, or the `NNN/` folders they extract to) are the shard
 axis, streamed with `dl_manager.iter_archive`; each worker reads the annotation file once, keeps the raw lines of
 its own shards (routing by the `./NNN/` prefix of `img_path`), and parses a line only when its image comes by.
+Memory is therefore about the raw annotation lines of a worker's shards: for the full train split (~4.2M lines),
+prepare with `num_proc` so each process holds only its share.
 """
 
 from __future__ import annotations
@@ -128,6 +130,8 @@ class JourneyDB(datasets.GeneratorBasedBuilder):
         kwargs.setdefault("dataset_name", "journeydb")
         kwargs.setdefault("hash", _code_hash())
         super().__init__(*args, **kwargs)
+        # config kwargs are set on a copy of the declared config without re-running __post_init__: check here
+        release.check_on_bad_records(self.config.on_bad_records)
 
     def _info(self) -> datasets.DatasetInfo:
         decl = config_declarations()[self.config.name]
@@ -201,7 +205,7 @@ class JourneyDB(datasets.GeneratorBasedBuilder):
                     continue
                 line_no, raw = line
                 where = f"{annotation_name}:{line_no}"
-                decoded = next(release.iter_jsonl_lines([raw], where))[1]
+                decoded = release.decode_line(raw, where)
                 record = release.parse_record(decoded, where, policy, stats, with_answers=not is_test)
                 if record is None:
                     continue
@@ -304,7 +308,7 @@ def _route_annotation_lines(
             continue
         if relative is None:
             if reports_orphans:  # decode fully: a malformed line raises here, naming file and line
-                decoded = next(release.iter_jsonl_lines([raw], where))[1]
+                decoded = release.decode_line(raw, where)
                 release.parse_record(decoded, where, policy, stats, with_answers=not is_test)
             continue
         shard = None if is_test else release.shard_of(relative)
@@ -388,5 +392,11 @@ def load(
     builder = JourneyDB(config_name=config, data_dir=str(data_dir), cache_dir=cache_dir, **config_kwargs)
     if streaming:
         return builder.as_streaming_dataset(split=split)
-    builder.download_and_prepare(num_proc=num_proc)
+    try:
+        builder.download_and_prepare(num_proc=num_proc)
+    except datasets.exceptions.DatasetGenerationError as err:
+        # datasets wraps generator errors; surface ours, which name the file and line
+        if isinstance(err.__cause__, (ReleaseFormatError, FileNotFoundError)):
+            raise err.__cause__ from None
+        raise
     return builder.as_dataset(split=split)

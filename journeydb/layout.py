@@ -6,6 +6,8 @@ the user's token).
 
 from __future__ import annotations
 
+import tarfile
+import zlib
 from typing import Iterator
 
 from datasets.utils.file_utils import ArchiveIterable, xisdir, xisfile, xjoin, xlistdir, xopen
@@ -70,7 +72,7 @@ def annotation_lines(path: str) -> Iterator[bytes]:
             if member_name.endswith(".jsonl"):
                 members += 1
                 yield from f
-    except (EOFError, OSError) as err:
+    except (EOFError, OSError, tarfile.TarError, zlib.error) as err:
         raise ReleaseFormatError(f"{path}: truncated or unreadable archive ({err})") from None
     if members != 1:
         raise ReleaseFormatError(f"{path}: expected one .jsonl member, found {members}")
@@ -82,7 +84,7 @@ def iter_archive_images(name: str, members: Iterator[tuple[str, object]]) -> Ite
         for member_name, f in members:
             if release.is_image_member(member_name):
                 yield member_name, f.read()  # type: ignore[attr-defined]
-    except (EOFError, OSError) as err:
+    except (EOFError, OSError, tarfile.TarError, zlib.error) as err:
         raise ReleaseFormatError(f"image shard {name}: truncated or unreadable archive ({err})") from None
 
 

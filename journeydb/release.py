@@ -336,12 +336,16 @@ def iter_jsonl_lines(lines: Iterable[bytes | str], source: str) -> Iterator[tupl
                 line = line.decode("utf-8")
             except UnicodeDecodeError as err:
                 raise ReleaseFormatError(f"{source}:{line_no}: not UTF-8 ({err})") from None
-        if not line.strip():
-            continue
-        try:
-            yield line_no, json.loads(line)
-        except json.JSONDecodeError as err:
-            raise ReleaseFormatError(f"{source}:{line_no}: malformed JSON line ({err.msg} at column {err.colno})") from None
+        if line.strip():
+            yield line_no, decode_line(line, f"{source}:{line_no}")
+
+
+def decode_line(line: str, where: str) -> Any:
+    """One JSONL line decoded; a line that is not JSON is an error naming `where` (file:line)."""
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as err:
+        raise ReleaseFormatError(f"{where}: malformed JSON line ({err.msg} at column {err.colno})") from None
 
 
 _IMG_PATH_IN_LINE = re.compile(r'"img_path"\s*:\s*"((?:[^"\\]|\\.)*)"')
