@@ -9,7 +9,7 @@ import sys
 from typing import Optional, Sequence
 
 # subcommand modules, in the order `journeydb --help` lists them
-COMMANDS = ("sample", "info")
+COMMANDS = ("benchmark", "evaluate", "sample", "info")
 
 
 def build_parser() -> argparse.ArgumentParser:

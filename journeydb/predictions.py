@@ -75,15 +75,15 @@ def empty_prediction(task: str | Task) -> Any:
 def _check_prediction(value: Any, spec: Task, where: str) -> Any:
     if spec.ranked:
         if isinstance(value, str) or not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise TypeError(f"{where}: `prediction` for {spec.name} must be a list of strings (best first), got {value!r:.80}")
+            raise ValueError(f"{where}: `prediction` for {spec.name} must be a list of strings (best first), got {value!r:.80}")
         return list(value)
     if not isinstance(value, str):
-        raise TypeError(f"{where}: `prediction` for {spec.name} must be a string, got {type(value).__name__}")
+        raise ValueError(f"{where}: `prediction` for {spec.name} must be a string, got {type(value).__name__}")
     return value
 
 
 def read_predictions(path: str | os.PathLike, task: str) -> list[PredictionLine]:
-    """Read a prediction JSONL file for `task`; a malformed line is a `ValueError`/`TypeError` naming file:line."""
+    """Read a prediction JSONL file for `task`; a malformed line is a `ValueError` naming file:line."""
     spec = get_task(task)
     path = os.fspath(path)
     lines = []
