@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Iterable, Optional
+from typing import Iterable, Literal, Optional
 
 from ..release import LETTERS
 
@@ -65,16 +65,26 @@ def build_tokenizer(texts: Iterable[str] = ()):
     )
 
 
-def build_tiny_blip2(texts: Iterable[str] = (), seed: int = 0, hidden_size: int = 32):
-    """A tiny random `Blip2ForConditionalGeneration` (OPT language model) and its `Blip2Processor`.
+def build_tiny_blip2(
+    texts: Iterable[str] = (), seed: int = 0, hidden_size: int = 32, language_model: Literal["opt", "t5"] = "opt"
+):
+    """A tiny random `Blip2ForConditionalGeneration` and its `Blip2Processor`.
 
     Args:
         texts: texts whose words the tokenizer knows (e.g. the training prompts).
         seed: initialisation seed (the same seed gives the same weights).
         hidden_size: width of every tower.
+        language_model: `"opt"` (decoder-only, like BLIP-2 OPT) or `"t5"` (encoder-decoder, like BLIP-2 FlanT5).
     """
     import torch
-    from transformers import Blip2Config, Blip2ForConditionalGeneration, Blip2Processor, BlipImageProcessorPil, OPTConfig
+    from transformers import (
+        Blip2Config,
+        Blip2ForConditionalGeneration,
+        Blip2Processor,
+        BlipImageProcessorPil,
+        OPTConfig,
+        T5Config,
+    )
 
     tokenizer = build_tokenizer(texts)
     processor = Blip2Processor(
@@ -84,6 +94,34 @@ def build_tiny_blip2(texts: Iterable[str] = (), seed: int = 0, hidden_size: int 
     )
     vocab_size = len(tokenizer)
     heads = 2
+    if language_model == "opt":
+        text_config = OPTConfig(
+            vocab_size=vocab_size,
+            hidden_size=hidden_size,
+            ffn_dim=2 * hidden_size,
+            num_hidden_layers=2,
+            num_attention_heads=heads,
+            word_embed_proj_dim=hidden_size,
+            max_position_embeddings=256,
+            pad_token_id=PAD_ID,
+            bos_token_id=BOS_ID,
+            eos_token_id=EOS_ID,
+        )
+    elif language_model == "t5":
+        text_config = T5Config(
+            vocab_size=vocab_size,
+            d_model=hidden_size,
+            d_kv=hidden_size // heads,
+            d_ff=2 * hidden_size,
+            num_layers=1,
+            num_decoder_layers=1,
+            num_heads=heads,
+            pad_token_id=PAD_ID,
+            eos_token_id=EOS_ID,
+            decoder_start_token_id=PAD_ID,
+        )
+    else:
+        raise ValueError(f"language_model must be 'opt' or 't5', got {language_model!r}")
     config = Blip2Config(
         vision_config=dict(
             hidden_size=hidden_size,
@@ -101,18 +139,7 @@ def build_tiny_blip2(texts: Iterable[str] = (), seed: int = 0, hidden_size: int 
             encoder_hidden_size=hidden_size,
             vocab_size=vocab_size,
         ),
-        text_config=OPTConfig(
-            vocab_size=vocab_size,
-            hidden_size=hidden_size,
-            ffn_dim=2 * hidden_size,
-            num_hidden_layers=2,
-            num_attention_heads=heads,
-            word_embed_proj_dim=hidden_size,
-            max_position_embeddings=256,
-            pad_token_id=PAD_ID,
-            bos_token_id=BOS_ID,
-            eos_token_id=EOS_ID,
-        ).to_dict(),
+        text_config=text_config.to_dict(),
         num_query_tokens=NUM_QUERY_TOKENS,
         image_token_index=IMAGE_ID,
     )
@@ -121,7 +148,10 @@ def build_tiny_blip2(texts: Iterable[str] = (), seed: int = 0, hidden_size: int 
         model = Blip2ForConditionalGeneration(config)
     model.generation_config.pad_token_id = PAD_ID
     model.generation_config.eos_token_id = EOS_ID
-    model.generation_config.bos_token_id = BOS_ID
+    if language_model == "opt":
+        model.generation_config.bos_token_id = BOS_ID
+    else:
+        model.generation_config.decoder_start_token_id = PAD_ID
     return model.eval(), processor
 
 
