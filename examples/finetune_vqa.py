@@ -64,10 +64,10 @@ def one_row_per_question(batch: dict) -> dict:
 
 
 def question_prompt(question: dict) -> str:
-    """The text the model sees: the scorer's own template, so training and evaluation prompts agree."""
-    from journeydb.models.vlm_choice import format_prompt
+    """The text the model sees: the zero-shot scorer's own template, so training and evaluation prompts agree."""
+    from journeydb.models.vlm_choice import PROMPT_TEMPLATE, build_prompt
 
-    return format_prompt(question)
+    return build_prompt(question["question"], question["options"], PROMPT_TEMPLATE)
 
 
 def make_collate(processor, model_config, max_length: int):
@@ -123,7 +123,8 @@ def make_evaluate(processor, accelerator, args):
         per_image = []
         for rows in loader:
             with accelerator.autocast():
-                answers = answer_vqa(scorer, processor, rows, batch_size=args.eval_batch_size)
+                # shard=(0, 1): this process scores the rows it was dealt; the loader did the sharding
+                answers = answer_vqa(scorer, processor, rows, batch_size=args.eval_batch_size, shard=(0, 1))
             by_image = {}
             image_of = {q["question_id"]: row["image_id"] for row in rows for q in row["questions"]}
             for answer in answers:

@@ -208,9 +208,9 @@ def run_benchmark(opts: BenchmarkOptions) -> dict[str, Any]:
     model_tasks = {"prompt_inversion", "caption", "vqa", "qas"} & set(tasks) if opts.model else set()
     predictions: dict[str, list[dict]] = {}
     if model_tasks:
-        from .models.generation import load_image_text_model
+        from .models.vlm_choice import load_vlm
 
-        model, processor = load_image_text_model(opts.model, device=opts.device)
+        model, processor = load_vlm(opts.model, device=opts.device)
         predictions.update(_model_predictions(model, processor, images, {t: refs[t] for t in model_tasks}, opts))
         for task in model_tasks:
             labels[task] = _model_label(opts.model)

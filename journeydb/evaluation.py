@@ -8,7 +8,7 @@ torch or a model.
 | `prompt_inversion`, `caption` | `journeydb.scoring.caption.score_captions` |
 | `vqa` | `journeydb.scoring.choice.score_choices` |
 | `style` | `journeydb.scoring.style.style_recall` |
-| `qas` | `journeydb.models.llm_judge.compute_qas` (a judge path, (model, tokenizer) pair, or callable) |
+| `qas` | `journeydb.models.llm_judge.answer_questions` + `journeydb.scoring.qas.qas_from_answers` (as `compute_qas`) |
 """
 
 from __future__ import annotations
@@ -94,6 +94,7 @@ def score_task(
         raise ValueError(f"{references.task}/{references.split}: no references to score against")
     num_missing = sum(1 for p in present if not p) if present is not None else 0
     task = references.task
+    per_sample: dict[str, list[float]] = {}
     if task in ("prompt_inversion", "caption"):
         scores = _score_text(references, predictions, options)
     elif task == "vqa":
@@ -102,15 +103,14 @@ def score_task(
         scores = score_choices(
             list(predictions), references.references, references.question_types, options=references.options
         )
+        per_sample = _vqa_per_image(references, predictions)
     elif task == "style":
-        scores = _score_style(references, predictions, options)
+        scores, per_sample = _score_style(references, predictions, options)
     elif task == "qas":
-        scores = _score_qas(references, predictions, options, present)
+        scores, per_sample = _score_qas(references, predictions, options, present)
     else:
         raise ValueError(f"unknown task {task!r}")
-    result = TaskScore(task=task, scores=dict(scores), num_missing=num_missing)
-    result.per_sample = per_sample_scores(references, predictions, options)
-    return result
+    return TaskScore(task=task, scores=dict(scores), num_missing=num_missing, per_sample=per_sample)
 
 
 def _score_text(references: TaskReferences, predictions: Sequence[str], options: ScoringOptions) -> dict:
@@ -127,12 +127,30 @@ def _score_text(references: TaskReferences, predictions: Sequence[str], options:
     )
 
 
-def _score_style(references: TaskReferences, predictions: Sequence[Sequence[str]], options: ScoringOptions) -> dict:
+def _score_style(
+    references: TaskReferences, predictions: Sequence[Sequence[str]], options: ScoringOptions
+) -> tuple[dict, dict[str, list[float]]]:
     from .scoring.style import style_recall
 
-    return style_recall(
-        [list(p) for p in predictions], references.references, k=tuple(options.recall_k), style_tree=options.style_tree
-    )
+    ranked = [list(p) for p in predictions]
+    scores = style_recall(ranked, references.references, k=tuple(options.recall_k), style_tree=options.style_tree)
+    top = max(options.recall_k)
+    per_image = [
+        style_recall([p], [r], k=top)[f"recall@{top}"] for p, r in zip(ranked, references.references) if r
+    ]  # images without gold style phrases have no recall
+    return scores, {f"recall@{top} per image": per_image}
+
+
+def _vqa_per_image(references: TaskReferences, predictions: Sequence[str]) -> dict[str, list[float]]:
+    """Each image's accuracy over its questions, with the same answer extraction as `score_choices`."""
+    from .scoring.choice import extract_choice
+
+    correct: dict[str, list[bool]] = {}
+    for prediction, answer, opts, image_id in zip(
+        predictions, references.references, references.options, references.image_ids
+    ):
+        correct.setdefault(image_id, []).append(extract_choice(prediction, opts)[0] == answer)
+    return {"accuracy per image": [sum(c) / len(c) for c in correct.values()]}
 
 
 def _score_qas(
@@ -140,22 +158,38 @@ def _score_qas(
     predictions: Sequence[str],
     options: ScoringOptions,
     present: Optional[Sequence[bool]],
-) -> dict:
-    from .models.llm_judge import compute_qas
+) -> tuple[dict, dict[str, list[float]]]:
+    """QAS as `compute_qas` defines it (`answer_questions`, then `qas_from_answers`), keeping the per-image answers.
+
+    A missing prompt is not judged (an LLM may well guess right from an empty prompt): its questions get no answer,
+    which QAS counts as wrong and invalid.
+    """
+    from .models.llm_judge import answer_questions
+    from .scoring.qas import check_references, qas_from_answers
 
     judge = options.judge
     if judge is None:
         from .models.baselines import lexical_judge
 
         judge = lexical_judge
-    if present is not None and not all(present):
-        # a missing prompt must score as wrong, not be judged as an empty prompt: answer None for its questions
-        judge = _skip_missing(judge, {i for i, p in enumerate(present) if not p}, predictions)
-    return compute_qas(list(predictions), references.references, model=judge, batch_size=options.batch_size)
-
-
-def _skip_missing(judge: Judge, missing: set[int], predictions: Sequence[str]) -> Judge:
-    raise NotImplementedError  # wired when issue 5 lands (see report)
+    present = list(present) if present is not None else [True] * len(predictions)
+    checked = check_references(references.references, require_answers=True)  # fail before loading a judge
+    items = [
+        {"prompt": prompt, "question": q["question"], "options": q["options"]}
+        for prompt, questions, here in zip(predictions, checked, present)
+        if here
+        for q in questions
+    ]
+    flat = iter(answer_questions(items, judge, options.batch_size, device=options.device) if items else [])
+    answers = [[next(flat) if here else None for _ in questions] for questions, here in zip(checked, present)]
+    scores = qas_from_answers(answers, checked)
+    per_image: dict[str, list[float]] = {"QAS_s per image": [], "QAS_c per image": []}
+    for image_answers, questions in zip(answers, checked):
+        one = qas_from_answers([image_answers], [questions])
+        for name, key in (("QAS_s per image", "qas_style"), ("QAS_c per image", "qas_content")):
+            if one[key] is not None:
+                per_image[name].append(one[key])
+    return scores, per_image
 
 
 def evaluate_predictions(
@@ -185,10 +219,3 @@ def evaluate_predictions(
     if references.skipped.counts:
         entry["skipped"] = references.skipped.summary()
     return entry
-
-
-def per_sample_scores(
-    references: TaskReferences, predictions: Sequence[Any], options: ScoringOptions
-) -> dict[str, list[float]]:
-    """Per-sample values for the score-distribution plots (empty where a task has none cheap to get)."""
-    return {}

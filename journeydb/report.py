@@ -235,10 +235,11 @@ def plot_vqa_accuracy(runs: Sequence[dict], path: str) -> Optional[str]:
     return _save(fig, plt, path)
 
 
-def _per_category(scores: dict) -> dict[str, float]:
-    """category -> recall at the smallest k, from `style_recall`'s per-category table (tolerant of its shape)."""
+def _per_category(scores: dict) -> tuple[dict[str, float], str]:
+    """(category -> recall at the smallest k, "recall@k"), from `style_recall`'s per-category table."""
     table = scores.get("per_category") or {}
     result: dict[str, float] = {}
+    name = "recall"
     items = table.items() if isinstance(table, dict) else ((row.get("category"), row) for row in table)
     for category, value in items:
         if isinstance(value, (int, float)):
@@ -247,7 +248,8 @@ def _per_category(scores: dict) -> dict[str, float]:
             recalls = sorted((k for k in value if k.startswith("recall@")), key=lambda k: int(k.split("@")[1]))
             if recalls and isinstance(value[recalls[0]], (int, float)):
                 result[str(category)] = float(value[recalls[0]])
-    return result
+                name = recalls[0]
+    return result, name
 
 
 def plot_style_recall(runs: Sequence[dict], path: str) -> Optional[str]:
@@ -257,14 +259,14 @@ def plot_style_recall(runs: Sequence[dict], path: str) -> Optional[str]:
         return None
     plt = _pyplot()
     per_category = [(label, _per_category(scores)) for label, scores in entries]
-    if any(cats for _, cats in per_category):
-        height = max(2.5, 0.28 * max(len(c) for _, c in per_category) + 1.2)
+    if any(cats for _, (cats, _) in per_category):
+        height = max(2.5, 0.28 * max(len(c) for _, (c, _) in per_category) + 1.2)
         fig, axes = plt.subplots(1, len(entries), figsize=(6.4 * len(entries), height), squeeze=False)
-        for ax, (label, cats) in zip(axes[0], per_category):
+        for ax, (label, (cats, metric)) in zip(axes[0], per_category):
             names = sorted(cats, key=lambda c: (cats[c], c))
             ax.barh(names, [100.0 * cats[c] for c in names])
             ax.set_xlim(0, 100)
-            ax.set_xlabel("recall (%)")
+            ax.set_xlabel(f"{metric} within the category (%)")
             ax.set_title(f"Per-category style recall: {label}", fontsize=9)
             ax.tick_params(axis="y", labelsize=7)
     else:

@@ -2,13 +2,13 @@
 
 Two kinds of processor are served: BLIP-2 style (the instruction is plain text before the answer) and any
 processor with a chat template (the instruction becomes one user turn holding the image and the text). Generation
-is greedy (deterministic), batched, under `torch.no_grad`, in bf16/fp16 on GPU.
+is greedy (deterministic), batched, under `torch.no_grad`. Load the model with
+`journeydb.models.vlm_choice.load_vlm` (bf16/fp16 on GPU), the loader the VQA scorer uses too.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any, Optional, Sequence
 
 from datasets.utils import tqdm
@@ -20,34 +20,6 @@ INSTRUCTIONS = {
     "prompt_inversion": "Write the text-to-image prompt that generated this image:",
     "caption": "A short caption of the image:",
 }
-
-
-def default_dtype(device: str):
-    """bf16 where the GPU supports it, fp16 on other GPUs, fp32 on CPU."""
-    import torch
-
-    if device.startswith("cuda"):
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.float32
-
-
-def default_device() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def load_image_text_model(path: str | os.PathLike, device: Optional[str] = None, dtype: Any = None):
-    """(model, processor) of a local or hub image-text-to-text model (BLIP-2, LLaVA-style, ...), ready to generate.
-
-    Nothing runs remote code: `trust_remote_code` is never passed.
-    """
-    from transformers import AutoModelForImageTextToText, AutoProcessor
-
-    device = device or default_device()
-    processor = AutoProcessor.from_pretrained(os.fspath(path))
-    model = AutoModelForImageTextToText.from_pretrained(os.fspath(path), dtype=dtype or default_dtype(device))
-    return model.to(device).eval(), processor
 
 
 def _uses_chat_template(processor: Any) -> bool:

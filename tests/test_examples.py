@@ -1,0 +1,80 @@
+"""The accelerate fine-tuning examples in their `--tiny` mode (CPU, a tiny random BLIP-2, the mini-release)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def _run(script: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    env.update(
+        JOURNEYDB_CACHE=str(tmp_path / "jdb-cache"),
+        HF_HOME=str(tmp_path / "hf-home"),
+        HF_DATASETS_CACHE=str(tmp_path / "hf-datasets"),
+        HF_HUB_OFFLINE="1",
+        HF_DATASETS_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        ACCELERATE_USE_CPU="1",
+    )
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / script), "--tiny", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return proc
+
+
+def _weights(folder: Path) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(str(folder / "model.safetensors"))
+
+
+@pytest.fixture(scope="module")
+def caption_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("caption") / "run"
+    _run("finetune_caption.py", out.parent, "--output-dir", str(out), "--no-meteor", "--similarity-model", "none")
+    return out
+
+
+def test_finetune_caption_tiny(caption_run):
+    results = json.loads((caption_run / "eval_results.json").read_text())
+    assert results["step"] == 4 and results["task"] == "caption"
+    assert results["num_samples"] == 8 and "cider" in results and "bleu_4" in results
+    assert {p.name for p in (caption_run / "checkpoints").iterdir()} == {"step_2", "step_4"}
+    assert (caption_run / "final" / "config.json").exists() and (caption_run / "final" / "tokenizer.json").exists()
+
+
+def test_finetune_caption_resume_equals_an_uninterrupted_run(caption_run, tmp_path):
+    out = tmp_path / "resumed"
+    proc = _run(
+        "finetune_caption.py",
+        tmp_path,
+        "--output-dir", str(out),
+        "--resume-from-checkpoint", str(caption_run / "checkpoints" / "step_2"),
+        "--no-meteor", "--similarity-model", "none",
+    )
+    assert "resumed from" in proc.stdout + proc.stderr
+    whole, resumed = _weights(caption_run / "final"), _weights(out / "final")
+    assert whole.keys() == resumed.keys()
+    assert all((whole[k] == resumed[k]).all() for k in whole)
+
+
+def test_finetune_vqa_tiny(tmp_path):
+    out = tmp_path / "run"
+    _run("finetune_vqa.py", tmp_path, "--output-dir", str(out))
+    results = json.loads((out / "eval_results.json").read_text())
+    assert results["task"] == "vqa" and results["step"] == 4
+    assert results["num_questions"] > 0 and 0.0 <= results["accuracy"] <= 1.0
+    assert results["num_invalid"] == 0  # letter scoring always answers
