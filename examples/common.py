@@ -62,7 +62,9 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume-from-checkpoint", metavar="PATH|latest", help="continue a run from a checkpoint")
     parser.add_argument("--eval-steps", type=int, default=0, help="evaluate every N steps too (0: only at the end)")
     parser.add_argument("--eval-limit", type=int, help="evaluate on the first N validation rows only")
-    parser.add_argument("--shuffle-buffer", type=int, default=1000, help="streaming shuffle buffer (default %(default)s)")
+    parser.add_argument(
+        "--shuffle-buffer", type=int, default=1000, help="streaming shuffle buffer (default %(default)s)"
+    )
     parser.add_argument("--num-workers", type=int, default=2, help="DataLoader workers per process")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
@@ -264,7 +266,9 @@ def train(
     return results
 
 
-def save_final(model: torch.nn.Module, processor: Any, accelerator: Accelerator, args: argparse.Namespace, results: dict) -> None:
+def save_final(
+    model: torch.nn.Module, processor: Any, accelerator: Accelerator, args: argparse.Namespace, results: dict
+) -> None:
     """The fine-tuned model and processor under output_dir/final, and the last evaluation as eval_results.json."""
     final = os.path.join(args.output_dir, "final")
     accelerator.unwrap_model(model).save_pretrained(
@@ -279,4 +283,6 @@ def save_final(model: torch.nn.Module, processor: Any, accelerator: Accelerator,
 
 def clean_scores(scores: dict) -> dict:
     """The numeric scores (what gets logged)."""
-    return {k: v for k, v in scores.items() if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)}
+    return {
+        k: v for k, v in scores.items() if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    }

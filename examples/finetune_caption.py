@@ -47,7 +47,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--max-target-length", type=int, default=77, help="target tokens kept (default %(default)s)")
     parser.add_argument("--max-new-tokens", type=int, default=60, help="generation budget at evaluation")
     parser.add_argument("--no-meteor", action="store_true", help="skip METEOR at evaluation (it needs Java)")
-    parser.add_argument("--similarity-model", default="default", help="Sentence-BERT model of Similarity ('none' skips)")
+    parser.add_argument(
+        "--similarity-model", default="default", help="Sentence-BERT model of Similarity ('none' skips it)"
+    )
     args = parser.parse_args(argv)
     common.apply_tiny_defaults(args, parser)
     return args
@@ -83,7 +85,12 @@ def make_collate(processor, model_config, field: str, max_length: int):
         else:
             batch = processor(images=images, text=[""] * len(rows), return_tensors="pt")
             encoded = tokenizer(
-                targets, return_tensors="pt", padding=True, truncation=True, max_length=max_length, add_special_tokens=False
+                targets,
+                return_tensors="pt",
+                padding=True,
+                truncation=True,
+                max_length=max_length,
+                add_special_tokens=False,
             )
             batch["labels"] = encoded["input_ids"].masked_fill(encoded["attention_mask"] == 0, -100)
         return dict(batch)
@@ -105,7 +112,8 @@ def make_evaluate(processor, accelerator, args, config_name: str, task: str):
 
     def collate(rows):
         tokenizer.padding_side = "left"
-        batch = processor(images=[r["image"].convert("RGB") for r in rows], text=[""] * len(rows), return_tensors="pt", padding=True)
+        images = [r["image"].convert("RGB") for r in rows]
+        batch = processor(images=images, text=[""] * len(rows), return_tensors="pt", padding=True)
         return {**batch, "image_id": [r["image_id"] for r in rows]}
 
     loader = accelerator.prepare(torch.utils.data.DataLoader(val, batch_size=args.eval_batch_size, collate_fn=collate))

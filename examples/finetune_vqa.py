@@ -129,7 +129,8 @@ def make_evaluate(processor, accelerator, args):
             image_of = {q["question_id"]: row["image_id"] for row in rows for q in row["questions"]}
             for answer in answers:
                 by_image.setdefault(image_of[answer["question_id"]], []).append(answer)
-            per_image += accelerator.gather_for_metrics([by_image.get(r["image_id"], []) for r in rows], use_gather_object=True)
+            mine = [by_image.get(r["image_id"], []) for r in rows]
+            per_image += accelerator.gather_for_metrics(mine, use_gather_object=True)
         if not accelerator.is_main_process:
             return {}
         predicted = {a["question_id"]: a["prediction"] for answers in per_image for a in answers}

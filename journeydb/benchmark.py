@@ -103,7 +103,13 @@ def _eval_images(opts: BenchmarkOptions, data_dir: str):
     from .builder import load
 
     if opts.split == "test":
-        return load("test-clean", data_dir=data_dir, split="test", cache_dir=opts.cache_dir, test_annotations=opts.test_annotations)
+        return load(
+            "test-clean",
+            data_dir=data_dir,
+            split="test",
+            cache_dir=opts.cache_dir,
+            test_annotations=opts.test_annotations,
+        )
     return load("vqa", data_dir=data_dir, split=opts.split, cache_dir=opts.cache_dir)
 
 
@@ -129,7 +135,8 @@ def _baseline_predictions(
             caption_of = {i: baselines.captions[n[0]] for i, n in zip(ids, nearest)}
             rows = [{"image_id": i, "prediction": caption_of[i]} for i in r.ids]
         elif task == "style":
-            rows = [{"image_id": i, "prediction": baselines.styles.rank(neighbours[i], opts.style_limit)} for i in r.ids]
+            rank = baselines.styles.rank
+            rows = [{"image_id": i, "prediction": rank(neighbours[i], opts.style_limit)} for i in r.ids]
         else:  # vqa
             rows = [
                 {
@@ -152,8 +159,9 @@ def _model_predictions(
     predictions: dict[str, list[dict]] = {}
     prompt_tasks = [t for t in ("prompt_inversion", "qas") if t in refs]
     for task in (["prompt_inversion"] if prompt_tasks else []) + (["caption"] if "caption" in refs else []):
-        needed = sorted({i for t in (prompt_tasks if task == "prompt_inversion" else [task]) for i in refs[t].image_ids})
-        selected = images.filter(lambda ids: [i in set(needed) for i in ids], input_columns="image_id", batched=True)
+        served = prompt_tasks if task == "prompt_inversion" else [task]
+        needed = {i for t in served for i in refs[t].image_ids}
+        selected = images.filter(lambda ids: [i in needed for i in ids], input_columns="image_id", batched=True)
         texts = generate_texts(
             model,
             processor,
@@ -164,7 +172,7 @@ def _model_predictions(
             description=f"{task}: generating",
         )
         by_id = dict(zip(selected["image_id"], texts))
-        for t in prompt_tasks if task == "prompt_inversion" else [task]:
+        for t in served:
             predictions[t] = [{"image_id": i, "prediction": by_id[i]} for i in refs[t].ids]
     if "vqa" in refs:
         from .models.vlm_choice import answer_vqa
@@ -180,7 +188,9 @@ def _model_predictions(
     return predictions
 
 
-def _clip_style_predictions(clip_model: str, images, refs: TaskReferences, vocabulary: list[str], opts: BenchmarkOptions):
+def _clip_style_predictions(
+    clip_model: str, images, refs: TaskReferences, vocabulary: list[str], opts: BenchmarkOptions
+):
     raise NotImplementedError("--clip-model is wired when issue 6 (journeydb.models.clip_retrieval) lands")
 
 
@@ -199,7 +209,9 @@ def run_benchmark(opts: BenchmarkOptions) -> dict[str, Any]:
         logger.warning("style retrieval has no test ground truth; skipped on the test split")
         tasks.remove("style")
     refs = {
-        task: load_references(task, data_dir, opts.split, cache_dir=opts.cache_dir, test_annotations=opts.test_annotations)
+        task: load_references(
+            task, data_dir, opts.split, cache_dir=opts.cache_dir, test_annotations=opts.test_annotations
+        )
         for task in tasks
     }
     images = _eval_images(opts, data_dir)

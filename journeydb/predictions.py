@@ -75,7 +75,9 @@ def empty_prediction(task: str | Task) -> Any:
 def _check_prediction(value: Any, spec: Task, where: str) -> Any:
     if spec.ranked:
         if isinstance(value, str) or not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ValueError(f"{where}: `prediction` for {spec.name} must be a list of strings (best first), got {value!r:.80}")
+            raise ValueError(
+                f"{where}: `prediction` for {spec.name} must be a list of strings (best first), got {value!r:.80}"
+            )
         return list(value)
     if not isinstance(value, str):
         raise ValueError(f"{where}: `prediction` for {spec.name} must be a string, got {type(value).__name__}")

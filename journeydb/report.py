@@ -196,7 +196,8 @@ def _details(run: dict) -> list[str]:
                 "; ".join(notes) or DASH,
             ]
         )
-    lines += [_markdown_table(["task", "model", "scored", "missing / duplicate / unknown ids", "predictions", "notes"], rows), ""]
+    header = ["task", "model", "scored", "missing / duplicate / unknown ids", "predictions", "notes"]
+    lines += [_markdown_table(header, rows), ""]
     return lines
 
 
@@ -213,9 +214,19 @@ def _pyplot():
     return plt
 
 
+def _scored_entries(runs: Sequence[dict], task: str) -> list[tuple[str, dict]]:
+    """(label, scores) of each run that scored `task`."""
+    entries = []
+    for run in runs:
+        entry = run.get("tasks", {}).get(task)
+        if entry and entry.get("scores"):
+            entries.append((f"{entry['model']} ({run['split']})", entry["scores"]))
+    return entries
+
+
 def plot_vqa_accuracy(runs: Sequence[dict], path: str) -> Optional[str]:
     """Bar chart of VQA accuracy by question type (content, style, all), one bar group per model."""
-    entries = [(f"{e['model']} ({r['split']})", e["scores"]) for r in runs if (e := r.get("tasks", {}).get("vqa")) and e.get("scores")]
+    entries = _scored_entries(runs, "vqa")
     if not entries:
         return None
     plt = _pyplot()
@@ -254,7 +265,7 @@ def _per_category(scores: dict) -> tuple[dict[str, float], str]:
 
 def plot_style_recall(runs: Sequence[dict], path: str) -> Optional[str]:
     """Per-category style recall (horizontal bars, one panel per model) when a style tree was used; else recall@k."""
-    entries = [(f"{e['model']} ({r['split']})", e["scores"]) for r in runs if (e := r.get("tasks", {}).get("style")) and e.get("scores")]
+    entries = _scored_entries(runs, "style")
     if not entries:
         return None
     plt = _pyplot()
@@ -322,7 +333,9 @@ PLOTS = {
 }
 
 
-def write_report(runs: dict | Sequence[dict], out_dir: str | os.PathLike, title: str = "JourneyDB benchmark") -> list[str]:
+def write_report(
+    runs: dict | Sequence[dict], out_dir: str | os.PathLike, title: str = "JourneyDB benchmark"
+) -> list[str]:
     """Write `report.md` and the PNG plots into `out_dir`; returns the paths written."""
     runs = [runs] if isinstance(runs, dict) else list(runs)
     out_dir = os.fspath(out_dir)

@@ -96,7 +96,9 @@ def reference_rows(
                 "the release withholds the test ground truth; pass test_annotations=<JSONL with the test answers> "
                 "(--test-annotations), or score the validation split"
             )
-        dataset = load("test-clean", data_dir=data_dir, split="test", cache_dir=cache_dir, test_annotations=test_annotations)
+        dataset = load(
+            "test-clean", data_dir=data_dir, split="test", cache_dir=cache_dir, test_annotations=test_annotations
+        )
     else:
         dataset = load(spec.config, data_dir=data_dir, split=split, cache_dir=cache_dir)
     return dataset if with_images else dataset.remove_columns("image")

@@ -81,6 +81,10 @@ def _strip_prompts(predictions: np.ndarray, inputs: Optional[np.ndarray]) -> lis
     return rows
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def make_compute_metrics(
     task: str,
     processor: Any,
@@ -143,7 +147,9 @@ def make_compute_metrics(
             if spec.name == "vqa":  # a lower-casing tokenizer turns the answer letter "B" into "b"
                 refs = [r.upper() if len(r) == 1 else r for r in refs]
         if len(refs) != len(texts):
-            raise ValueError(f"{task}: {len(texts)} predictions but {len(refs)} references (evaluation order must match)")
+            raise ValueError(
+                f"{task}: {len(texts)} predictions but {len(refs)} references (evaluation order must match)"
+            )
         task_refs = TaskReferences(
             task=spec.name,
             split="eval",
@@ -154,6 +160,6 @@ def make_compute_metrics(
             options=None if options is None else [list(o) for o in options],
         )
         scores = score_task(task_refs, texts, scoring).scores
-        return {k: float(v) for k, v in scores.items() if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)}
+        return {k: float(v) for k, v in scores.items() if _is_number(v)}
 
     return compute_metrics

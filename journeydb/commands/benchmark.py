@@ -26,7 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--split", default="validation", choices=("train", "validation", "test"))
     p.add_argument("--model", metavar="PATH", help="image-text-to-text model (BLIP-2, or any with a chat template)")
     p.add_argument("--clip-model", metavar="PATH", help="CLIP model ranking the style vocabulary")
-    p.add_argument("--tasks", nargs="+", choices=TASK_NAMES, default=list(TASK_NAMES), help="tasks to run (default: all)")
+    p.add_argument(
+        "--tasks", nargs="+", choices=TASK_NAMES, default=list(TASK_NAMES), help="tasks to run (default: all)"
+    )
     p.add_argument("--out", default="journeydb-report", metavar="DIR", help="output folder (default ./%(default)s)")
     p.add_argument("--max-new-tokens", type=int, default=60, help="generation budget (default %(default)s)")
     p.add_argument(
@@ -36,7 +38,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="training images the baselines search (the first N, default %(default)s)",
     )
     p.add_argument(
-        "--style-limit", type=int, default=DEFAULT_STYLE_LIMIT, help="ranked style phrases kept per image (default %(default)s)"
+        "--style-limit",
+        type=int,
+        default=DEFAULT_STYLE_LIMIT,
+        help="ranked style phrases kept per image (default %(default)s)",
     )
     add_scoring_arguments(p)
     p.set_defaults(func=run)
@@ -86,7 +91,9 @@ def run(args: argparse.Namespace) -> int:
         scoring=scoring_options(args),
     )
     if opts.split == "test" and not opts.test_annotations:
-        raise ValueError("the release withholds the test ground truth: pass --test-annotations, or use --split validation")
+        raise ValueError(
+            "the release withholds the test ground truth: pass --test-annotations, or use --split validation"
+        )
     print(_first_line(opts, args.data_dir or sample_dir()), flush=True)
     results = run_benchmark(opts)
     print(render_markdown(results))

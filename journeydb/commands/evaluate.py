@@ -22,7 +22,9 @@ def add_scoring_arguments(p: argparse.ArgumentParser) -> None:
         help="sentence-transformers model of the Similarity score; 'default' = offline all-MiniLM-L6-v2, 'none' skips",
     )
     g.add_argument("--no-meteor", action="store_true", help="skip METEOR (it needs Java)")
-    g.add_argument("--tokenizer", choices=("python", "java"), default="python", help="PTB tokenizer (default %(default)s)")
+    g.add_argument(
+        "--tokenizer", choices=("python", "java"), default="python", help="PTB tokenizer (default %(default)s)"
+    )
     g.add_argument("--k", type=int, nargs="+", default=list(DEFAULT_RECALL_K), help="k of style recall@k")
     g.add_argument(
         "--test-annotations",
@@ -83,14 +85,14 @@ def run(args: argparse.Namespace) -> int:
     entry["predictions"] = os.path.abspath(args.predictions)
     results = {"split": args.split, "data_dir": args.data_dir, "mini_release": False, "tasks": {args.task: entry}}
     matching = entry["matching"]
-    problems = {kind: v for kind, v in matching.items() if v["count"]}
+    problems = [
+        f"{v['count']} {kind} (e.g. {', '.join(map(repr, v['examples']))})"
+        for kind, v in matching.items()
+        if v["count"]
+    ]
     print(
         f"journeydb evaluate: {args.task} on {args.split}: {len(refs)} expected, "
-        + (
-            "; ".join(f"{v['count']} {kind} (e.g. {', '.join(map(repr, v['examples']))})" for kind, v in problems.items())
-            if problems
-            else "every id matched once"
-        )
+        + ("; ".join(problems) if problems else "every id matched once")
         + (" - missing ids are scored as wrong" if matching["missing"]["count"] else "")
     )
     print(render_markdown(results, title=f"JourneyDB evaluation: {args.task}"))

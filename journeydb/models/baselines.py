@@ -53,6 +53,8 @@ def image_features(image: Image.Image) -> np.ndarray:
     Returns:
         `np.ndarray` of shape `(8 * 8 * 3 + 4 ** 3,)`, dtype float32.
     """
+    if getattr(image, "draft", None) is not None and not getattr(image, "im", None):
+        image.draft("RGB", (64, 64))  # a JPEG not yet decoded: decode at reduced scale (same result every time)
     rgb = image.convert("RGB")
     thumb = np.asarray(rgb.resize((THUMBNAIL_SIZE, THUMBNAIL_SIZE), Image.Resampling.BOX), dtype=np.float32) / 255.0
     small = np.asarray(rgb.resize((32, 32), Image.Resampling.BOX), dtype=np.int64)
@@ -124,7 +126,8 @@ class ImageIndex:
         """
         queries = np.asarray(queries, dtype=np.float32)
         if queries.ndim != 2 or queries.shape[1] != self.features.shape[1]:
-            raise ValueError(f"ImageIndex.nearest: queries of shape {queries.shape}, expected (n, {self.features.shape[1]})")
+            expected = f"(n, {self.features.shape[1]})"
+            raise ValueError(f"ImageIndex.nearest: queries of shape {queries.shape}, expected {expected}")
         if query_ids is not None and len(query_ids) != len(queries):
             raise ValueError(f"ImageIndex.nearest: {len(query_ids)} query ids for {len(queries)} queries")
         if k < 1:
@@ -181,7 +184,8 @@ class StyleRanker:
         if not neighbour_ids:
             return self.vocabulary[:limit]
         first = self.styles_by_image.get(neighbour_ids[0], [])
-        votes = Counter(p for image_id in neighbour_ids[: self.neighbours] for p in self.styles_by_image.get(image_id, []))
+        voters = neighbour_ids[: self.neighbours]
+        votes = Counter(p for image_id in voters for p in self.styles_by_image.get(image_id, []))
         rest = sorted(
             (p for p in self.vocabulary if p not in set(first)), key=lambda p: (-votes[p], -self.frequency[p], p)
         )
