@@ -9,7 +9,7 @@ import sys
 from typing import Optional, Sequence
 
 # subcommand modules, in the order `journeydb --help` lists them
-COMMANDS = ("benchmark", "evaluate", "sample", "info")
+COMMANDS = ("benchmark", "evaluate", "sample", "info", "style-tree")
 
 
 def build_parser() -> argparse.ArgumentParser:
