@@ -17,6 +17,7 @@ Who predicts what:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -160,8 +161,7 @@ def _model_predictions(
     prompt_tasks = [t for t in ("prompt_inversion", "qas") if t in refs]
     for task in (["prompt_inversion"] if prompt_tasks else []) + (["caption"] if "caption" in refs else []):
         served = prompt_tasks if task == "prompt_inversion" else [task]
-        needed = {i for t in served for i in refs[t].image_ids}
-        selected = images.filter(lambda ids: [i in needed for i in ids], input_columns="image_id", batched=True)
+        selected = _rows_in_order(images, sorted({i for t in served for i in refs[t].image_ids}))
         texts = generate_texts(
             model,
             processor,
@@ -188,10 +188,44 @@ def _model_predictions(
     return predictions
 
 
-def _clip_style_predictions(
-    clip_model: str, images, refs: TaskReferences, vocabulary: list[str], opts: BenchmarkOptions
-):
-    raise NotImplementedError("--clip-model is wired when issue 6 (journeydb.models.clip_retrieval) lands")
+def _clip_style_predictions(clip_model: str, images, refs: TaskReferences, data_dir: str, opts: BenchmarkOptions):
+    """CLIP ranks the style vocabulary of the training and the scored split (the paper's whole style space)."""
+    from .models.clip_retrieval import rank_styles
+    from .style_tree import read_style_vocabulary
+
+    vocabulary = read_style_vocabulary(data_dir, splits=sorted({"train", opts.split}))
+    ranking = rank_styles(
+        _rows_in_order(images, refs.ids),
+        vocabulary,
+        clip_model,
+        style_tree=opts.scoring.style_tree,
+        k=max(opts.scoring.recall_k),
+        batch_size=opts.batch_size,
+        device=opts.device,
+    )
+    return [{"image_id": i, "prediction": p} for i, p in zip(refs.ids, ranking.phrase_lists(vocabulary))]
+
+
+def _rows_in_order(dataset, image_ids: Sequence[str]):
+    """The rows of `dataset` for `image_ids`, in that order."""
+    position = {image_id: i for i, image_id in enumerate(dataset["image_id"])}
+    return dataset.select([position[i] for i in image_ids])
+
+
+MINI_RELEASE_STYLE_CATEGORIES = 6
+NO_STYLE_TREE = "none (per-category recall needs --style-tree, e.g. from `journeydb style-tree build`)"
+
+
+def _mini_release_style_tree(data_dir: str, out: str, split: str) -> str:
+    """A style tree for the mini-release (`journeydb style-tree build`'s clustering, a few categories), written to
+    `<out>/style_tree.json` (+ its size plot), so the default run reports per-category recall too."""
+    from .style_tree import read_style_vocabulary
+    from .style_tree_builder import build_style_tree, write_style_tree
+
+    vocabulary = read_style_vocabulary(data_dir, splits=sorted({"train", split}))
+    tree = build_style_tree(vocabulary, num_categories=MINI_RELEASE_STYLE_CATEGORIES)
+    json_path, _ = write_style_tree(tree, os.path.join(out, "style_tree.json"))
+    return str(json_path)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -228,19 +262,22 @@ def run_benchmark(opts: BenchmarkOptions) -> dict[str, Any]:
             labels[task] = _model_label(opts.model)
         del model
     baseline_tasks = [t for t in tasks if t not in model_tasks and not (t == "style" and opts.clip_model)]
-    baselines = None
-    if baseline_tasks or (opts.clip_model and "style" in tasks):
-        baselines = _Baselines(data_dir, opts.baseline_train_size, opts.cache_dir)
     if baseline_tasks:
+        baselines = _Baselines(data_dir, opts.baseline_train_size, opts.cache_dir)
         predictions.update(_baseline_predictions(baselines, images, {t: refs[t] for t in baseline_tasks}, opts))
-    if opts.clip_model and "style" in tasks:
-        predictions["style"] = _clip_style_predictions(
-            opts.clip_model, images, refs["style"], baselines.styles.vocabulary, opts
+    os.makedirs(os.path.join(opts.out, "predictions"), exist_ok=True)
+    scoring = dataclasses.replace(opts.scoring)  # filled in below; the caller's options stay as given
+    style_tree_note = None
+    if "style" in tasks and scoring.style_tree is None and opts.uses_mini_release:
+        scoring.style_tree = _mini_release_style_tree(data_dir, opts.out, opts.split)
+        style_tree_note = (
+            f"built for the mini-release by `journeydb style-tree build`'s clustering "
+            f"({MINI_RELEASE_STYLE_CATEGORIES} categories): {os.path.basename(scoring.style_tree)}"
         )
+    if opts.clip_model and "style" in tasks:
+        predictions["style"] = _clip_style_predictions(opts.clip_model, images, refs["style"], data_dir, opts)
         labels["style"] = _model_label(opts.clip_model)
 
-    os.makedirs(os.path.join(opts.out, "predictions"), exist_ok=True)
-    scoring = opts.scoring
     if opts.qas_model:
         scoring.judge = opts.qas_model
     results: dict[str, Any] = {
@@ -255,6 +292,8 @@ def run_benchmark(opts: BenchmarkOptions) -> dict[str, Any]:
         write_predictions(path, predictions[task])
         entry = evaluate_predictions(path, refs[task], scoring, model_label=labels[task])
         entry["predictions"] = relative
+        if task == "style":
+            entry["style_tree"] = style_tree_note or scoring.style_tree or NO_STYLE_TREE
         if task == "qas":
             entry["prompt_model"] = labels["qas"]
             entry["judge"] = judge_label(scoring.judge)

@@ -184,6 +184,8 @@ def _details(run: dict) -> list[str]:
         notes = [entry["error"]] if entry.get("error") else []
         if "num_invalid" in scores and scores["num_invalid"]:
             notes.append(f"{scores['num_invalid']} unreadable answer(s) counted wrong")
+        if entry.get("style_tree"):
+            notes.append(f"style tree: {entry['style_tree']}")
         if entry.get("skipped"):
             notes.append(f"not scored: {entry['skipped']}")
         rows.append(
@@ -278,7 +280,7 @@ def plot_style_recall(runs: Sequence[dict], path: str) -> Optional[str]:
             ax.barh(names, [100.0 * cats[c] for c in names])
             ax.set_xlim(0, 100)
             ax.set_xlabel(f"{metric} within the category (%)")
-            ax.set_title(f"Per-category style recall: {label}", fontsize=9)
+            ax.set_title(f"Per-category style recall\n{label}", fontsize=9)
             ax.tick_params(axis="y", labelsize=7)
     else:
         fig, ax = plt.subplots(figsize=(6.4, 3.6))
