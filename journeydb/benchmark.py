@@ -71,6 +71,15 @@ class BenchmarkOptions:
         return self.data_dir is None
 
 
+def is_synthetic_release(data_dir: str) -> bool:
+    """Whether `data_dir` is a mini-release written by `journeydb sample` (its README says so)."""
+    try:
+        with open(os.path.join(data_dir, "README.md"), encoding="utf-8") as f:
+            return f.readline().startswith("# JourneyDB mini-release (synthetic)")
+    except OSError:
+        return False
+
+
 def _model_label(path: str) -> str:
     return os.path.basename(os.path.normpath(path)) or path
 
@@ -283,7 +292,7 @@ def run_benchmark(opts: BenchmarkOptions) -> dict[str, Any]:
     results: dict[str, Any] = {
         "split": opts.split,
         "data_dir": data_dir,
-        "mini_release": opts.uses_mini_release,
+        "mini_release": is_synthetic_release(data_dir),
         "tasks": {},
     }
     for task in tasks:

@@ -73,6 +73,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..benchmark import is_synthetic_release
     from ..evaluation import judge_label
     from ..report import render_markdown, write_report
 
@@ -83,7 +84,12 @@ def run(args: argparse.Namespace) -> int:
         entry["judge"] = judge_label(options.judge)
         entry["prompt_model"] = entry["model"]
     entry["predictions"] = os.path.abspath(args.predictions)
-    results = {"split": args.split, "data_dir": args.data_dir, "mini_release": False, "tasks": {args.task: entry}}
+    results = {
+        "split": args.split,
+        "data_dir": args.data_dir,
+        "mini_release": is_synthetic_release(args.data_dir),
+        "tasks": {args.task: entry},
+    }
     matching = entry["matching"]
     problems = [
         f"{v['count']} {kind} (e.g. {', '.join(map(repr, v['examples']))})"
