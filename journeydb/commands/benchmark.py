@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("--data-dir", help="the release folder (contains data/); default: the embedded mini-release")
-    p.add_argument("--split", default="validation", choices=("train", "validation", "test"))
+    p.add_argument("--split", default="validation", choices=("train", "validation", "test"), help="(default %(default)s)")
     p.add_argument("--model", metavar="PATH", help="image-text-to-text model (BLIP-2, or any with a chat template)")
     p.add_argument("--clip-model", metavar="PATH", help="CLIP model ranking the style vocabulary")
     p.add_argument(

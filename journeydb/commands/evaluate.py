@@ -64,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--task", required=True, choices=TASK_NAMES)
     p.add_argument("--predictions", required=True, metavar="JSONL")
     p.add_argument("--data-dir", required=True, help="the release folder (contains data/)")
-    p.add_argument("--split", default="validation", choices=("train", "validation", "test"))
+    p.add_argument("--split", default="validation", choices=("train", "validation", "test"), help="(default %(default)s)")
     p.add_argument("--model-name", help="row label in the tables (default: the prediction file's name)")
     p.add_argument("--out", metavar="DIR", help="also write results.json, report.md and plots here")
     p.add_argument("--strict", action="store_true", help="missing, duplicate or unknown ids are an error")
