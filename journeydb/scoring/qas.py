@@ -1,0 +1,165 @@
+"""The Question Answering Score (QAS) of JourneyDB (paper App. B.1/C.1, Table 8), independent of the judge.
+
+A judge reads a predicted prompt, imagines the image it would generate and answers each of the image's
+multiple-choice questions with one letter. Per image, accuracy is taken separately over its style questions and over
+its content questions; `qas_style` and `qas_content` are the means of those per-image accuracies over the images that
+have questions of that type, and `qas` is the mean of the two. Who answers (an LLM, an API, a test double) is the
+business of `journeydb.models.llm_judge`; this module only checks the questions and turns letters into the score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Optional
+
+QUESTION_TYPES = ("style", "content")
+ANSWER_LETTERS = ("A", "B", "C", "D")
+# The keys of one question in the `vqa` config; `question_id` is optional for QAS.
+QUESTION_KEYS = ("question_id", "type", "question", "options", "answer")
+
+__all__ = [
+    "ANSWER_LETTERS",
+    "QUESTION_KEYS",
+    "QUESTION_TYPES",
+    "check_references",
+    "is_valid_letter",
+    "qas_from_answers",
+]
+
+
+def _is_sequence(value: Any) -> bool:
+    return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
+
+
+def _check_question(question: Any, where: str, require_answer: bool) -> dict[str, Any]:
+    if not isinstance(question, Mapping):
+        raise TypeError(f"{where} must be a question dict, got {type(question).__name__}")
+    qtype = question.get("type")
+    if qtype not in QUESTION_TYPES:
+        raise ValueError(f"{where} has type {qtype!r}; expected one of {QUESTION_TYPES}")
+    text = question.get("question")
+    if not isinstance(text, str):
+        raise ValueError(f"{where} has question {text!r}; expected a string")
+    options = question.get("options")
+    if not _is_sequence(options) or len(options) != 4 or not all(isinstance(o, str) for o in options):
+        raise ValueError(f"{where} has options {options!r}; expected a list of 4 strings (A-D)")
+    answer = question.get("answer")
+    if answer is None or (isinstance(answer, str) and not answer.strip()):
+        answer = None
+        if require_answer:
+            raise ValueError(
+                f"{where} has no answer: the ground truth is withheld (the JourneyDB test split ships questions "
+                "without answers), so QAS cannot be scored on it; use the validation split or supply the answers"
+            )
+    elif answer not in ANSWER_LETTERS:
+        raise ValueError(f"{where} has answer {answer!r}; expected one of {ANSWER_LETTERS}")
+    question_id = question.get("question_id")
+    if question_id is not None and not isinstance(question_id, str):
+        raise ValueError(f"{where} has question_id {question_id!r}; expected a string or None")
+    return {"question_id": question_id, "type": qtype, "question": text, "options": list(options), "answer": answer}
+
+
+def check_references(
+    references: Sequence[Sequence[Mapping[str, Any]]], require_answers: bool = True
+) -> list[list[dict]]:
+    """Validates per-image question lists and returns them in canonical form.
+
+    Args:
+        references (`Sequence[Sequence[Mapping]]`):
+            Per image, its questions as in the `vqa` config: `type` ("style" or "content"), `question`, `options`
+            (4 strings, A-D order), `answer` ("A"-"D"); `question_id` is optional. Other keys are ignored.
+        require_answers (`bool`, *optional*, defaults to `True`):
+            Whether a question without an answer is an error (it is for scoring; the test split withholds answers).
+
+    Returns:
+        `list[list[dict]]`: per image, each question as a dict with exactly the keys of `QUESTION_KEYS`.
+
+    Raises:
+        `TypeError` / `ValueError` naming the image and question index (`references[i][j]`) of the first bad item.
+    """
+    if not _is_sequence(references):
+        raise TypeError(f"references must be a list (one question list per image), got {type(references).__name__}")
+    checked = []
+    for i, questions in enumerate(references):
+        if not _is_sequence(questions):
+            raise TypeError(f"references[{i}] must be a list of question dicts, got {type(questions).__name__}")
+        checked.append([_check_question(q, f"references[{i}][{j}]", require_answers) for j, q in enumerate(questions)])
+    return checked
+
+
+def is_valid_letter(answer: Any) -> bool:
+    """Whether a judge's answer is one letter "A"-"D" (surrounding whitespace ignored, case not)."""
+    return isinstance(answer, str) and answer.strip() in ANSWER_LETTERS
+
+
+def _mean(values: list[float]) -> Optional[float]:
+    return sum(values) / len(values) if values else None
+
+
+def qas_from_answers(
+    answers: Sequence[Sequence[Optional[str]]], references: Sequence[Sequence[Mapping[str, Any]]]
+) -> dict[str, Any]:
+    """The Question Answering Score from a judge's letters.
+
+    Args:
+        answers (`Sequence[Sequence[str | None]]`):
+            Per image, the judge's answer to each of its questions, in the order of `references`. An answer that is not
+            one letter "A"-"D" (surrounding whitespace ignored; `None` included) counts as wrong and as invalid.
+        references (`Sequence[Sequence[Mapping]]`):
+            Per image, its questions with their ground-truth `answer` (see `check_references`).
+
+    Returns:
+        `dict`: `qas` (mean of `qas_style` and `qas_content`; `None` unless both are defined), `qas_style` and
+        `qas_content` (mean over the images having questions of that type of the image's accuracy on them; `None`
+        when no image has such questions), `num_images`, `num_questions`, `num_invalid`. Scores are fractions in
+        [0, 1]; the paper reports them as percentages. An image without questions of a type does not enter that
+        type's mean; an image without any question enters neither but is counted in `num_images`.
+
+    Raises:
+        `ValueError` if the lengths disagree (naming the image), a question is malformed (naming `references[i][j]`),
+        or a question has no ground-truth answer (the test split withholds it).
+
+    Example:
+
+    ```python
+    >>> refs = [[{"type": "style", "question": "Style?", "options": ["a", "b", "c", "d"], "answer": "A"},
+    ...          {"type": "content", "question": "What?", "options": ["a", "b", "c", "d"], "answer": "B"}]]
+    >>> qas_from_answers([["A", "C"]], refs)
+    {'qas': 0.5, 'qas_style': 1.0, 'qas_content': 0.0, 'num_images': 1, 'num_questions': 2, 'num_invalid': 0}
+
+    ```
+    """
+    checked = check_references(references, require_answers=True)
+    if not checked:
+        raise ValueError("QAS needs at least one image; references is empty")
+    if not _is_sequence(answers):
+        raise TypeError(f"answers must be a list (one answer list per image), got {type(answers).__name__}")
+    if len(answers) != len(checked):
+        raise ValueError(f"got answers for {len(answers)} images but references for {len(checked)}")
+    per_type: dict[str, list[float]] = {qtype: [] for qtype in QUESTION_TYPES}
+    num_questions = num_invalid = 0
+    for i, (image_answers, questions) in enumerate(zip(answers, checked)):
+        if not _is_sequence(image_answers) or len(image_answers) != len(questions):
+            got = len(image_answers) if _is_sequence(image_answers) else type(image_answers).__name__
+            raise ValueError(f"answers[{i}] must be a list of {len(questions)} answers (one per question), got {got}")
+        correct = {qtype: 0 for qtype in QUESTION_TYPES}
+        total = {qtype: 0 for qtype in QUESTION_TYPES}
+        for answer, question in zip(image_answers, questions):
+            total[question["type"]] += 1
+            if not is_valid_letter(answer):
+                num_invalid += 1
+            elif answer.strip() == question["answer"]:
+                correct[question["type"]] += 1
+        num_questions += len(questions)
+        for qtype in QUESTION_TYPES:
+            if total[qtype]:
+                per_type[qtype].append(correct[qtype] / total[qtype])
+    qas_style, qas_content = _mean(per_type["style"]), _mean(per_type["content"])
+    return {
+        "qas": (qas_style + qas_content) / 2 if qas_style is not None and qas_content is not None else None,
+        "qas_style": qas_style,
+        "qas_content": qas_content,
+        "num_images": len(checked),
+        "num_questions": num_questions,
+        "num_invalid": num_invalid,
+    }
