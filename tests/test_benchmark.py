@@ -1,5 +1,5 @@
 """`run_benchmark` with real (tiny, random) models in place of the baselines: BLIP-2 for prompt inversion,
-captioning and VQA, CLIP for style retrieval."""
+captioning and VQA, CLIP for style retrieval, a Llama as QAS judge."""
 
 from __future__ import annotations
 
@@ -10,11 +10,15 @@ from test_clip_retrieval import save_tiny_clip  # the tiny CLIP of the style-ret
 from journeydb.benchmark import BenchmarkOptions, run_benchmark
 from journeydb.evaluation import ScoringOptions
 from journeydb.models.tiny import mini_release_texts, save_tiny_blip2
+from journeydb.models.tiny_causal_lm import build_tiny_causal_lm, word_vocabulary
 
 
 def test_named_models_replace_the_baselines_of_the_tasks_they_serve(mini_release, tmp_path):
     blip2 = save_tiny_blip2(tmp_path / "tiny-blip2", mini_release_texts(str(mini_release)))
     clip = save_tiny_clip(tmp_path / "tiny-clip")
+    judge, tokenizer = build_tiny_causal_lm(word_vocabulary(mini_release_texts(str(mini_release))))
+    judge.save_pretrained(tmp_path / "tiny-judge")
+    tokenizer.save_pretrained(tmp_path / "tiny-judge")
     out = tmp_path / "report"
     results = run_benchmark(
         BenchmarkOptions(
@@ -22,6 +26,7 @@ def test_named_models_replace_the_baselines_of_the_tasks_they_serve(mini_release
             out=str(out),
             model=blip2,
             clip_model=str(clip),
+            qas_model=str(tmp_path / "tiny-judge"),
             max_new_tokens=8,
             cache_dir=str(tmp_path / "hf-cache"),
             scoring=ScoringOptions(meteor=False, similarity_model=None),
@@ -34,7 +39,8 @@ def test_named_models_replace_the_baselines_of_the_tasks_they_serve(mini_release
         "vqa": "tiny-blip2",
         "style": "tiny-clip",
     }
-    assert tasks["qas"]["prompt_model"] == "tiny-blip2" and tasks["qas"]["judge"] == "baseline (lexical judge)"
+    assert tasks["qas"]["prompt_model"] == "tiny-blip2" and tasks["qas"]["judge"] == "tiny-judge"
+    assert tasks["qas"]["scores"]["num_questions"] == 50 and tasks["qas"]["scores"]["num_invalid"] == 0
     assert results["mini_release"] is True  # a copy of the mini-release, named by --data-dir: still synthetic
     for task, entry in tasks.items():
         lines = (out / entry["predictions"]).read_text().splitlines()
