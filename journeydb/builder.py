@@ -9,6 +9,8 @@ axis, streamed with `dl_manager.iter_archive`; each worker reads the annotation 
 its own shards (routing by the `./NNN/` prefix of `img_path`), and parses a line only when its image comes by.
 Memory is therefore about the raw annotation lines of a worker's shards: for the full train split (~4.2M lines),
 prepare with `num_proc` so each process holds only its share.
+Rows are keyed `Key(index of the shard in this worker's list, row index in the shard)`, the key datasets >= 4.4.2
+expects; the exporter uses it to tell which image shard a row came from.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any, Iterable, Iterator, Optional, Union
 
 import datasets
 import yaml
+from datasets.builder import Key
 from datasets.utils.file_utils import xisdir, xopen
 
 from . import layout, release
@@ -183,7 +186,7 @@ class JourneyDB(datasets.GeneratorBasedBuilder):
         annotation_name: str,
         shards: list[dict[str, Any]],
         all_shard_names: tuple[str, ...],
-    ) -> Iterator[tuple[str, dict[str, Any]]]:
+    ) -> Iterator[tuple[Key, dict[str, Any]]]:
         my_shards = {shard["name"] for shard in shards}
         # the worker holding the first shard also reports what belongs to no shard, so nothing is counted twice
         reports_orphans = all_shard_names[0] in my_shards
@@ -196,7 +199,8 @@ class JourneyDB(datasets.GeneratorBasedBuilder):
         test_truth = self._test_ground_truth(stats) if self.config.name == "test-clean" else None
         tree_index = phrase_categories(load_style_tree(self.config.style_tree)) if self.config.style_tree else None
 
-        for shard in shards:
+        for shard_index, shard in enumerate(shards):
+            row_index = 0
             for member_name, read_bytes in _iter_shard_images(shard):
                 image_id = release.image_id_of(member_name)
                 line = pending.pop(image_id, None)
@@ -213,7 +217,8 @@ class JourneyDB(datasets.GeneratorBasedBuilder):
                 if row is None:
                     continue
                 row["image"] = {"path": posixpath.basename(member_name), "bytes": read_bytes()}
-                yield image_id, row
+                yield Key(shard_index, row_index), row
+                row_index += 1
 
         for image_id, (line_no, _) in pending.items():
             stats.skip("annotations whose image is in no shard", f"{annotation_name}:{line_no} ({image_id})")
