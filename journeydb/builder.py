@@ -5,10 +5,9 @@ a `journeydb.py` next to the data. Configs are declared in `builder_configs/*.ya
 feature format the dataset card uses too).
 
 How a split is generated: image shards (`imgs/NNN.tgz`, or the `NNN/` folders they extract to) are the shard
-axis, streamed with `dl_manager.iter_archive`; each worker reads the annotation file once, keeps the raw lines of
-its own shards (routing by the `./NNN/` prefix of `img_path`), and parses a line only when its image comes by.
-Memory is therefore about the raw annotation lines of a worker's shards: for the full train split (~4.2M lines),
-prepare with `num_proc` so each process holds only its share.
+axis, streamed with `dl_manager.iter_archive`. The annotation file is split by shard once per machine (by the
+`./NNN/` prefix of `img_path`; see `annotation_index`), so each shard reads only its own raw lines, holds only
+those in memory, and parses a line only when its image comes by.
 Rows are keyed `Key(index of the shard in this worker's list, row index in the shard)`, the key datasets >= 4.4.2
 expects; the exporter uses it to tell which image shard a row came from.
 """
@@ -18,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import posixpath
+from pathlib import Path
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -28,7 +28,7 @@ import yaml
 from datasets.builder import Key
 from datasets.utils.file_utils import xisdir, xopen
 
-from . import layout, release
+from . import annotation_index, layout, release
 from .release import OnBadRecords, ReadStats, Record, ReleaseFormatError
 from .style_tree import categories_of, load_style_tree, phrase_categories
 
@@ -193,13 +193,14 @@ class JourneyDB(datasets.GeneratorBasedBuilder):
         is_test = split == "test"
         stats = ReadStats()
         policy = self.config.on_bad_records
-        pending = _route_annotation_lines(
-            annotation_path, annotation_name, my_shards, set(all_shard_names), is_test, reports_orphans, policy, stats
-        )
+        index = annotation_index.build_index(annotation_path, annotation_name, all_shard_names, is_test)
+        if reports_orphans:
+            _report_unrouted(index, annotation_name, is_test, policy, stats)
         test_truth = self._test_ground_truth(stats) if self.config.name == "test-clean" else None
         tree_index = phrase_categories(load_style_tree(self.config.style_tree)) if self.config.style_tree else None
 
         for shard_index, shard in enumerate(shards):
+            pending = _shard_annotations(index, shard["name"], annotation_name, policy, stats)
             row_index = 0
             for member_name, read_bytes in _iter_shard_images(shard):
                 image_id = release.image_id_of(member_name)
@@ -219,9 +220,8 @@ class JourneyDB(datasets.GeneratorBasedBuilder):
                 row["image"] = {"path": posixpath.basename(member_name), "bytes": read_bytes()}
                 yield Key(shard_index, row_index), row
                 row_index += 1
-
-        for image_id, (line_no, _) in pending.items():
-            stats.skip("annotations whose image is in no shard", f"{annotation_name}:{line_no} ({image_id})")
+            for image_id, (line_no, _) in pending.items():
+                stats.skip("annotations whose image is in no shard", f"{annotation_name}:{line_no} ({image_id})")
         skipped = {k: v for k, v in stats.counts.items() if k != "images without annotation"}
         if skipped:
             logger.warning("JourneyDB %s/%s, shards %s: %s", self.config.name, split, sorted(my_shards), stats.summary())
@@ -283,48 +283,34 @@ class JourneyDB(datasets.GeneratorBasedBuilder):
         return truth
 
 
-def _route_annotation_lines(
-    path: str,
-    name: str,
-    my_shards: set[str],
-    all_shards: set[str],
-    is_test: bool,
-    reports_orphans: bool,
-    policy: OnBadRecords,
-    stats: ReadStats,
-) -> dict[str, tuple[int, str]]:
-    """image_id -> (line number, raw line) for this worker's shards; lines are decoded only when needed."""
-    pending: dict[str, tuple[int, str]] = {}
-    for line_no, raw_bytes in enumerate(layout.annotation_lines(path), start=1):
-        try:
-            raw = raw_bytes.decode("utf-8")
-        except UnicodeDecodeError as err:
-            raise ReleaseFormatError(f"{name}:{line_no}: not UTF-8 ({err})") from None
-        if not raw.strip():
-            continue
+def _report_unrouted(
+    index: Path, name: str, is_test: bool, policy: OnBadRecords, stats: ReadStats
+) -> None:
+    """Count (or raise for) the annotation lines that name no shard of the split: bad or missing `img_path`, or
+    a shard that is not there. Done by one worker only, so nothing is counted twice."""
+    for line_no, raw in annotation_index.shard_lines(index, annotation_index.UNROUTED):
         where = f"{name}:{line_no}"
         img_path = release.peek_img_path(raw)
+        if img_path is None:  # decode fully: a malformed line raises here, naming file and line
+            release.parse_record(release.decode_line(raw, where), where, policy, stats, with_answers=not is_test)
+            continue
         try:
-            relative = release.validate_img_path(img_path, where) if img_path is not None else None
+            relative = release.validate_img_path(img_path, where)
         except release.BadRecord as err:
-            relative = None
-            if reports_orphans:
-                release.handle_bad(policy, stats, "bad img_path", where, str(err))
+            release.handle_bad(policy, stats, "bad img_path", where, str(err))
             continue
-        if relative is None:
-            if reports_orphans:  # decode fully: a malformed line raises here, naming file and line
-                decoded = release.decode_line(raw, where)
-                release.parse_record(decoded, where, policy, stats, with_answers=not is_test)
-            continue
-        shard = None if is_test else release.shard_of(relative)
-        if not is_test and shard not in all_shards:
-            if reports_orphans:
-                stats.skip("annotations whose image is in no shard", f"{where} ({relative})")
-            continue
-        if not is_test and shard not in my_shards:
-            continue
-        image_id = release.image_id_of(relative)
+        stats.skip("annotations whose image is in no shard", f"{where} ({relative})")
+
+
+def _shard_annotations(
+    index: Path, shard: str, name: str, policy: OnBadRecords, stats: ReadStats
+) -> dict[str, tuple[int, str]]:
+    """image_id -> (line number, raw line) for one shard; lines are decoded only when their image comes by."""
+    pending: dict[str, tuple[int, str]] = {}
+    for line_no, raw in annotation_index.shard_lines(index, shard):
+        image_id = release.image_id_of(release.peek_img_path(raw) or "")
         if image_id in pending:
+            where = f"{name}:{line_no}"
             release.handle_bad(policy, stats, "duplicate annotations", where, f"image {image_id} is annotated twice")
             continue
         pending[image_id] = (line_no, raw)

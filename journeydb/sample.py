@@ -29,6 +29,7 @@ from typing import Any, Optional
 
 from PIL import Image, ImageDraw
 
+from .cache import cache_root
 from .release import ANNOTATION_FILES, LEGACY_TRAIN_ANNOTATION_FILE, LETTERS, TASK3_KEYS
 
 logger = logging.getLogger(__name__)
@@ -426,17 +427,13 @@ def write_sample_release(out: str | os.PathLike, seed: int = DEFAULT_SEED) -> di
     return manifests
 
 
-def _cache_root() -> Path:
-    return Path(os.environ.get("JOURNEYDB_CACHE", Path.home() / ".cache" / "journeydb"))
-
-
 def sample_dir() -> str:
     """Path of a ready copy of the mini-release (default seed), written once into the journeydb cache.
 
     The cache is `$JOURNEYDB_CACHE` or `~/.cache/journeydb`; the copy is built in a temporary folder and renamed
     into place, so concurrent first calls are safe.
     """
-    target = _cache_root() / f"sample-v{SAMPLE_VERSION}-seed{DEFAULT_SEED}"
+    target = cache_root() / f"sample-v{SAMPLE_VERSION}-seed{DEFAULT_SEED}"
     if (target / "manifest.json").exists():
         return str(target)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -291,3 +291,22 @@ def test_bad_arguments():
         journeydb.load("vqa", data_dir=".", on_bad_records="ignore")
     with pytest.raises(ValueError, match="needs data_dir"):
         JourneyDB(config_name="vqa").download_and_prepare()
+
+
+def test_annotation_index_is_built_once_and_follows_the_file(release_copy, tmp_path, monkeypatch):
+    monkeypatch.setenv("JOURNEYDB_CACHE", str(tmp_path / "jdb-cache"))
+    list(load(release_copy, "vqa", str(tmp_path / "a"), split="validation", streaming=True))
+    (index,) = (tmp_path / "jdb-cache" / "annotation-index").glob("*/complete")
+    files = sorted(p.name for p in index.parent.iterdir())
+    assert files == ["000.tsv", "001.tsv", "complete"]  # one line file per shard; nothing unrouted here
+    lines = sum(1 for p in index.parent.glob("*.tsv") for _ in p.open())
+    assert lines == len(read_annotations(release_copy, "validation"))
+    stamp = index.stat().st_mtime_ns
+    load(release_copy, "vqa", str(tmp_path / "b"), split="validation")  # prepared: reuses the index
+    assert index.stat().st_mtime_ns == stamp
+    records = read_annotations(release_copy, "validation")
+    write_annotations(release_copy, "validation", [json.dumps(r) for r in records[:-1]])
+    ds = load(release_copy, "vqa", str(tmp_path / "c"), split="validation")
+    assert len(ds) == len(records) - 1  # a changed annotation file gets a new index
+    built = (tmp_path / "jdb-cache" / "annotation-index").glob("*/complete")
+    assert sum("valid_anno_repath" in p.read_text() for p in built) == 2

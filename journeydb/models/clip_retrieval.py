@@ -38,6 +38,7 @@ from typing import Any, Mapping, Optional, Sequence, Union
 import numpy as np
 import torch
 
+from ..cache import cache_root
 from ..style_tree import load_style_tree, normalize_style, vocabulary_hash
 
 logger = logging.getLogger(__name__)
@@ -422,9 +423,7 @@ def _projection_dim(model: torch.nn.Module) -> int:
 
 
 def _default_cache_dir() -> Path:
-    # the same cache root as journeydb.sample_dir()
-    root = Path(os.environ.get("JOURNEYDB_CACHE", Path.home() / ".cache" / "journeydb"))
-    return root / "clip-text-features"
+    return cache_root() / "clip-text-features"
 
 
 def _text_cache_key(vocabulary: Sequence[str], model: torch.nn.Module, tokenizer: Any) -> str:
