@@ -225,14 +225,14 @@ MINI_RELEASE_STYLE_CATEGORIES = 6
 NO_STYLE_TREE = "none (per-category recall needs --style-tree, e.g. from `journeydb style-tree build`)"
 
 
-def _mini_release_style_tree(data_dir: str, out: str, split: str) -> str:
+def _mini_release_style_tree(data_dir: str, out: str, split: str, encoder: Any = None) -> str:
     """A style tree for the mini-release (`journeydb style-tree build`'s clustering, a few categories), written to
     `<out>/style_tree.json` (+ its size plot), so the default run reports per-category recall too."""
     from .style_tree import read_style_vocabulary
     from .style_tree_builder import build_style_tree, write_style_tree
 
     vocabulary = read_style_vocabulary(data_dir, splits=sorted({"train", split}))
-    tree = build_style_tree(vocabulary, num_categories=MINI_RELEASE_STYLE_CATEGORIES)
+    tree = build_style_tree(vocabulary, num_categories=MINI_RELEASE_STYLE_CATEGORIES, model=encoder)
     json_path, _ = write_style_tree(tree, os.path.join(out, "style_tree.json"))
     return str(json_path)
 
@@ -278,7 +278,9 @@ def run_benchmark(opts: BenchmarkOptions) -> dict[str, Any]:
     scoring = dataclasses.replace(opts.scoring)  # filled in below; the caller's options stay as given
     style_tree_note = None
     if "style" in tasks and scoring.style_tree is None and opts.uses_mini_release:
-        scoring.style_tree = _mini_release_style_tree(data_dir, opts.out, opts.split)
+        # the tree builder's default sentence model is the default Similarity model: load it once
+        encoder = scoring.sentence_encoder() if scoring.similarity_model == "default" else None
+        scoring.style_tree = _mini_release_style_tree(data_dir, opts.out, opts.split, encoder)
         style_tree_note = (
             f"built for the mini-release by `journeydb style-tree build`'s clustering "
             f"({MINI_RELEASE_STYLE_CATEGORIES} categories): {os.path.basename(scoring.style_tree)}"

@@ -29,6 +29,7 @@ from datasets.builder import Key
 from datasets.utils.file_utils import xisdir, xopen
 
 from . import annotation_index, layout, release
+from .citation import JOURNEYDB_CITATION
 from .release import OnBadRecords, ReadStats, Record, ReleaseFormatError
 from .style_tree import categories_of, load_style_tree, phrase_categories
 
@@ -36,16 +37,6 @@ logger = logging.getLogger(__name__)
 
 VERSION = datasets.Version("1.0.0")
 
-_CITATION = """\
-@inproceedings{sun2023journeydb,
-  title     = {JourneyDB: A Benchmark for Generative Image Understanding},
-  author    = {Keqiang Sun and Junting Pan and Yuying Ge and Hao Li and Haodong Duan and Xiaoshi Wu and Renrui Zhang
-               and Aojun Zhou and Zipeng Qin and Yi Wang and Jifeng Dai and Yu Qiao and Limin Wang and Hongsheng Li},
-  booktitle = {Advances in Neural Information Processing Systems (Datasets and Benchmarks Track)},
-  year      = {2023},
-  eprint    = {2307.00716},
-}
-"""
 _HOMEPAGE = "https://journeydb.github.io"
 _LICENSE = "JourneyDB Terms of Usage: non-commercial research only, no redistribution"
 
@@ -143,7 +134,7 @@ class JourneyDB(datasets.GeneratorBasedBuilder):
             features=decl.features,
             homepage=_HOMEPAGE,
             license=_LICENSE,
-            citation=_CITATION,
+            citation=JOURNEYDB_CITATION,
         )
 
     # ----------------------------------------------------------------------------------------------------------

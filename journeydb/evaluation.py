@@ -50,6 +50,18 @@ class ScoringOptions:
     recall_k: Sequence[int] = DEFAULT_RECALL_K
     batch_size: int = 32
     device: Optional[str] = None
+    _encoder: Any = field(default=None, init=False, repr=False, compare=False)
+
+    def sentence_encoder(self) -> Any:
+        """The Similarity model, loaded once (the corpus score and the per-sample values share it); None: skipped."""
+        if self.similarity_model is None:
+            return None
+        if self._encoder is None:
+            from .models.sentence_model import load_sentence_model
+
+            default = isinstance(self.similarity_model, str) and self.similarity_model == "default"
+            self._encoder = load_sentence_model(None if default else self.similarity_model, device=self.device)
+        return self._encoder
 
 
 @dataclass
@@ -96,7 +108,7 @@ def score_task(
     task = references.task
     per_sample: dict[str, list[float]] = {}
     if task in ("prompt_inversion", "caption"):
-        scores = _score_text(references, predictions, options)
+        scores, per_sample = _score_text(references, predictions, options)
     elif task == "vqa":
         from .scoring.choice import score_choices
 
@@ -113,18 +125,27 @@ def score_task(
     return TaskScore(task=task, scores=dict(scores), num_missing=num_missing, per_sample=per_sample)
 
 
-def _score_text(references: TaskReferences, predictions: Sequence[str], options: ScoringOptions) -> dict:
-    from .scoring.caption import score_captions
+def _score_text(
+    references: TaskReferences, predictions: Sequence[str], options: ScoringOptions
+) -> tuple[dict, dict[str, list[float]]]:
+    from .scoring.caption import normalize_references, score_captions
+    from .scoring.similarity import similarity_per_sample
 
-    return score_captions(
+    encoder = options.sentence_encoder()
+    scores = score_captions(
         list(predictions),
         references.references,
         tokenizer=options.tokenizer,
         meteor=options.meteor,
-        similarity_model=options.similarity_model,
+        similarity_model=encoder,
         batch_size=options.batch_size,
         device=options.device,
     )
+    if encoder is None:
+        return scores, {}
+    reference_lists = normalize_references(predictions, references.references)
+    per_sample = similarity_per_sample(list(predictions), reference_lists, encoder, options.batch_size, options.device)
+    return scores, {"Similarity per sample": [float(v) for v in per_sample]}
 
 
 def _score_style(

@@ -311,7 +311,7 @@ def plot_score_distributions(runs: Sequence[dict], path: str) -> Optional[str]:
     rows = math.ceil(len(panels) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False)
     for ax, (title, values) in zip(axes.ravel(), panels):
-        ax.hist(values, bins=20, range=(0.0, max(1.0, max(values))))
+        ax.hist(values, bins=20, range=(min(0.0, min(values)), max(1.0, max(values))))  # cosines can be < 0
         ax.set_title(title, fontsize=8)
         ax.set_ylabel("samples", fontsize=8)
         ax.axvline(sum(values) / len(values), color="black", linestyle="--", linewidth=1)

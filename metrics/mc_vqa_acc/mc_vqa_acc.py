@@ -10,18 +10,10 @@ from typing import Optional
 import datasets
 import evaluate
 
+from journeydb.citation import JOURNEYDB_CITATION
 from journeydb.scoring.choice import score_choices
 
-_CITATION = """\
-@inproceedings{sun2023journeydb,
-  title     = {JourneyDB: A Benchmark for Generative Image Understanding},
-  author    = {Keqiang Sun and Junting Pan and Yuying Ge and Hao Li and Haodong Duan and Xiaoshi Wu and Renrui Zhang
-               and Aojun Zhou and Zipeng Qin and Yi Wang and Jifeng Dai and Yu Qiao and Limin Wang and Hongsheng Li},
-  booktitle = {Advances in Neural Information Processing Systems (Datasets and Benchmarks Track)},
-  year      = {2023},
-  eprint    = {2307.00716},
-}
-"""
+_CITATION = JOURNEYDB_CITATION
 
 _DESCRIPTION = """\
 Accuracy of answers to JourneyDB's four-option (A-D) multiple-choice questions, overall and separately for style

@@ -6,20 +6,11 @@ A thin wrapper: the definition is `journeydb.scoring.qas`, the judge `journeydb.
 import datasets
 import evaluate
 
+from journeydb.citation import JOURNEYDB_CITATION
 from journeydb.models.llm_judge import compute_qas
 from journeydb.scoring.qas import check_references
 
-_CITATION = """\
-@inproceedings{sun2023journeydb,
-  title     = {JourneyDB: A Benchmark for Generative Image Understanding},
-  author    = {Sun, Keqiang and Pan, Junting and Ge, Yuying and Li, Hao and Duan, Haodong and Wu, Xiaoshi and
-               Zhang, Renrui and Zhou, Aojun and Qin, Zipeng and Wang, Yi and Dai, Jifeng and Qiao, Yu and
-               Wang, Limin and Li, Hongsheng},
-  booktitle = {Advances in Neural Information Processing Systems (Datasets and Benchmarks Track)},
-  year      = {2023},
-  eprint    = {2307.00716},
-}
-"""
+_CITATION = JOURNEYDB_CITATION
 
 _DESCRIPTION = """\
 QAS scores a predicted prompt by what an LLM can answer from it. The judge reads the predicted prompt, is asked to

@@ -1,0 +1,138 @@
+"""Prompt-inversion and captioning scores of paper Tables 3-4, on pycocoevalcap 1.2's scale.
+
+BLEU 1-4, ROUGE-L and CIDEr-D are vectorised reimplementations equal to the toolkit to 1e-9; METEOR is METEOR 1.5
+itself (the jar pycocoevalcap ships, needs Java); Similarity is the sentence-transformers cosine. Every score is
+corpus-level (CIDEr's document frequencies come from the whole corpus), so a corpus must be scored in one call.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Literal, Optional, Sequence, Union
+
+from .bleu import corpus_bleu
+from .caption_corpus import encode_corpus, ngram_tables
+from .cider import corpus_cider_d
+from .meteor import corpus_meteor, meteor_unavailable_reason
+from .rouge import corpus_rouge_l
+from .tokenize import tokenize_corpus
+
+logger = logging.getLogger(__name__)
+
+SCORE_KEYS = ("bleu_1", "bleu_2", "bleu_3", "bleu_4", "meteor", "rouge_l", "cider", "similarity", "num_samples")
+References = Sequence[Union[str, Sequence[str]]]
+
+
+def normalize_references(predictions: Sequence[str], references: References) -> list[list[str]]:
+    """Check the inputs and give every prediction its list of references.
+
+    Raises:
+        TypeError: `predictions`/`references` is a single str or not a sequence, or an item is not a str (the
+            index is named).
+        ValueError: an empty corpus, a length mismatch, or a prediction with an empty list of references.
+    """
+    for name, value in (("predictions", predictions), ("references", references)):
+        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+            raise TypeError(f"{name} must be a list, got {type(value).__name__}")
+    if len(predictions) != len(references):
+        raise ValueError(f"{len(predictions)} predictions but {len(references)} references")
+    if len(predictions) == 0:
+        raise ValueError("empty corpus: no predictions to score")
+    for index, prediction in enumerate(predictions):
+        if not isinstance(prediction, str):
+            raise TypeError(f"prediction {index} is a {type(prediction).__name__}, expected str")
+    normalized = []
+    for index, refs in enumerate(references):
+        if isinstance(refs, str):
+            normalized.append([refs])
+            continue
+        if not isinstance(refs, Sequence):
+            raise TypeError(f"reference {index} is a {type(refs).__name__}, expected str or a list of str")
+        if len(refs) == 0:
+            raise ValueError(f"reference {index} is an empty list: each prediction needs at least one reference")
+        for j, ref in enumerate(refs):
+            if not isinstance(ref, str):
+                raise TypeError(f"reference {index}[{j}] is a {type(ref).__name__}, expected str")
+        normalized.append(list(refs))
+    return normalized
+
+
+def score_captions(
+    predictions: Sequence[str],
+    references: References,
+    *,
+    tokenizer: Literal["python", "java"] = "python",
+    meteor: bool = True,
+    similarity_model: Any = "default",
+    batch_size: int = 64,
+    device: Optional[str] = None,
+) -> dict[str, Any]:
+    """BLEU 1-4, METEOR, ROUGE-L, CIDEr-D and Similarity of a corpus of predictions, as pycocoevalcap scores them.
+
+    Args:
+        predictions (`list[str]`): one generated prompt or caption per sample; an empty string is legal.
+        references (`list[str]` or `list[list[str]]`): per prediction, one reference or a list of references.
+        tokenizer (`str`, defaults to `"python"`): PTB tokenisation, `"python"` (pure-Python, no Java) or
+            `"java"` (the toolkit's own PTBTokenizer jar). References and predictions are tokenised in two corpus
+            runs, references first, as pycocoevalcap's `COCOEvalCap.evaluate` does.
+        meteor (`bool`, defaults to `True`): run METEOR 1.5 (one JVM); `meteor` is None, with a logged reason,
+            when False or when Java or the jar is missing.
+        similarity_model (defaults to `"default"`): `"default"` for the offline all-MiniLM-L6-v2, a local folder or
+            model name, a loaded SentenceTransformer, or None to skip (`similarity` is None).
+        batch_size (`int`, defaults to 64): sentence-embedding batch size.
+        device (`str`, *optional*): torch device for the embeddings; None uses a GPU when there is one.
+
+    Returns:
+        `dict` with keys `bleu_1`, `bleu_2`, `bleu_3`, `bleu_4`, `meteor`, `rouge_l`, `cider`, `similarity` (floats
+        in pycocoevalcap's scale, [0, 1] except CIDEr; tables in the paper show them x100) and `num_samples`.
+
+    Raises:
+        TypeError, ValueError: bad input (see `normalize_references`), an unknown tokenizer.
+    """
+    if tokenizer not in ("python", "java"):
+        raise ValueError(f"tokenizer must be 'python' or 'java', got {tokenizer!r}")
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    reference_lists = normalize_references(predictions, references)
+    num_samples = len(predictions)
+
+    flat_references = tokenize_corpus([ref for refs in reference_lists for ref in refs], mode=tokenizer)
+    tokenized_predictions = tokenize_corpus(list(predictions), mode=tokenizer)
+    tokenized_references, start = [], 0
+    for refs in reference_lists:
+        tokenized_references.append(flat_references[start : start + len(refs)])
+        start += len(refs)
+
+    corpus = encode_corpus(tokenized_predictions, tokenized_references)
+    tables = ngram_tables(corpus)
+    bleu = corpus_bleu(corpus, tables)
+    if num_samples == 1:
+        logger.warning("CIDEr is 0 for a one-sample corpus: its document frequencies come from the scored corpus, "
+                       "so with one sample every n-gram weight ln(N / df) is ln(1) = 0")
+
+    meteor_score = None
+    if meteor:
+        reason = meteor_unavailable_reason()
+        if reason is None:
+            meteor_score = corpus_meteor(tokenized_predictions, tokenized_references).score
+        else:
+            logger.warning("METEOR not computed: %s", reason)
+
+    similarity = None
+    if similarity_model is not None:
+        from .similarity import corpus_similarity
+
+        model = None if isinstance(similarity_model, str) and similarity_model == "default" else similarity_model
+        similarity = corpus_similarity(list(predictions), reference_lists, model, batch_size, device)
+
+    return {
+        "bleu_1": bleu[0],
+        "bleu_2": bleu[1],
+        "bleu_3": bleu[2],
+        "bleu_4": bleu[3],
+        "meteor": meteor_score,
+        "rouge_l": corpus_rouge_l(corpus),
+        "cider": corpus_cider_d(corpus, tables),
+        "similarity": similarity,
+        "num_samples": num_samples,
+    }

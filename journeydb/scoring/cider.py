@@ -1,0 +1,59 @@
+"""CIDEr-D exactly as pycocoevalcap 1.2 computes it (`Cider(n=4, sigma=6.0)`), vectorised over the whole corpus.
+
+Definition (aesthetics.md §5): document frequencies come from the references of the corpus being scored (df(g) =
+number of images whose references contain g); each sentence's n-grams of order n are weighted
+tf * (ln N - ln max(1, df)); per reference and order, the clipped dot product sum_g min(w_c, w_r) * w_r is divided
+by both norms (when neither is 0) and multiplied by exp(-delta^2 / (2 sigma^2)), delta being the difference of the
+bigram counts; an image scores 10 * mean over orders of the sum over references / number of references, and the
+corpus the mean over images. With N = 1 every weight is 0, so the score is 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .caption_corpus import CaptionCorpus, NGramTable
+
+SIGMA = 6.0
+
+
+def cider_d_per_image(corpus: CaptionCorpus, tables: list[NGramTable], sigma: float = SIGMA) -> np.ndarray:
+    """The CIDEr-D score of every image (pycocoevalcap's `Cider().compute_score(...)[1]`)."""
+    num_sentences = corpus.num_sentences
+    ref_len = np.log(float(corpus.num_images))
+    references = corpus.reference_sentences
+    reference_image = corpus.sentence_image[references]
+    # the candidate's and each reference's bigram count ("length" in the toolkit)
+    bigrams = np.maximum(corpus.lengths - 1, 0)
+    delta = (bigrams[corpus.candidate_of_image][reference_image] - bigrams[references]).astype(np.float64)
+    penalty = np.e ** (-(delta**2) / (2 * sigma**2))
+    per_reference = np.zeros((len(references), len(tables)))
+    candidate_of_reference = corpus.candidate_of_image[reference_image]
+    for n, table in enumerate(tables):
+        # df: images whose references hold the n-gram = (n-gram, image) groups with a reference entry
+        has_reference = table.group_size > table.group_candidate
+        df = np.bincount(table.gram[table.group_starts[has_reference]], minlength=table.num_grams)
+        idf = ref_len - np.log(np.maximum(1.0, df.astype(np.float64)))
+        weight = table.count.astype(np.float64) * idf[table.gram]
+        # an n-gram found once in the corpus has tf = 1 and df <= 1: weight ln N, and no partner to match
+        norm_squared = np.bincount(table.sentence, weights=weight * weight, minlength=num_sentences)
+        norm = np.sqrt(norm_squared + table.singletons * (ref_len * ref_len))
+        # clipped dot products: reference entries of groups whose first entry is the candidate
+        group_weight = np.where(table.group_candidate, weight[table.group_starts], 0.0)
+        clipped = np.minimum(group_weight[table.group], weight)
+        clipped *= weight
+        clipped[table.is_candidate] = 0.0
+        value = np.bincount(table.sentence, weights=clipped, minlength=num_sentences)[references]
+        value = value.astype(np.float64)  # bincount of nothing is int64
+        candidate_norm = norm[candidate_of_reference]
+        reference_norm = norm[references]
+        divide = (candidate_norm != 0) & (reference_norm != 0)
+        value[divide] /= candidate_norm[divide] * reference_norm[divide]
+        per_reference[:, n] = value * penalty
+    summed = np.add.reduceat(per_reference, corpus.first_reference, axis=0)
+    return summed.mean(axis=1) / corpus.references_per_image * 10.0
+
+
+def corpus_cider_d(corpus: CaptionCorpus, tables: list[NGramTable], sigma: float = SIGMA) -> float:
+    """Corpus CIDEr-D: the mean of the per-image scores (pycocoevalcap's `Cider().compute_score(...)[0]`)."""
+    return float(np.mean(cider_d_per_image(corpus, tables, sigma)))
