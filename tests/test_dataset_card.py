@@ -10,8 +10,8 @@ import datasets
 import pytest
 
 import journeydb
-from journeydb import builder
 from journeydb.card import SUMMARY_MARKER, read_card_source, split_front_matter
+from journeydb.citation import JOURNEYDB_CITATION
 
 REPO = Path(__file__).resolve().parents[1]
 CARD = REPO / "dataset_card.md"
@@ -77,7 +77,7 @@ def test_card_metadata_and_prose(card):
     for phrase in ("non-commercial research only", "not copy, publish or distribute", "private"):
         assert phrase in terms
     bibtex = re.search(r"```bibtex\n(.*?)```", sections["Citation"], flags=re.DOTALL)
-    assert bibtex and bibtex.group(1) == builder._CITATION
+    assert bibtex and bibtex.group(1) == JOURNEYDB_CITATION
 
 
 def test_card_quotes_the_paper_tables(card):
