@@ -3,12 +3,12 @@
 The scoring modules are imported where they are used, so this module (and the CLI listing it) imports without
 torch or a model.
 
-| task | scored by |
-|---|---|
-| `prompt_inversion`, `caption` | `journeydb.scoring.caption.score_captions` |
-| `vqa` | `journeydb.scoring.choice.score_choices` |
-| `style` | `journeydb.scoring.style.style_recall` |
-| `qas` | `journeydb.models.llm_judge.answer_questions` + `journeydb.scoring.qas.qas_from_answers` (as `compute_qas`) |
+| task | scored by | per-sample values (for the distribution plots) |
+|---|---|---|
+| `prompt_inversion`, `caption` | `journeydb.scoring.caption.score_captions` | `similarity.similarity_per_sample` |
+| `vqa` | `journeydb.scoring.choice.score_choices` | each image's accuracy (`extract_choice`) |
+| `style` | `journeydb.scoring.style.style_recall` | each image's recall@max(k) |
+| `qas` | `llm_judge.answer_questions` + `scoring.qas.qas_from_answers` (= `compute_qas`) | each image's QAS_s, QAS_c |
 """
 
 from __future__ import annotations

@@ -119,6 +119,7 @@ def make_compute_metrics(
     if predictions_from not in ("generate", "logits"):
         raise ValueError(f"predictions_from must be 'generate' or 'logits', got {predictions_from!r}")
     tokenizer = _tokenizer_of(processor)
+    scoring = scoring or ScoringOptions()  # one object: its sentence model is loaded once, not per evaluation
 
     def compute_metrics(eval_pred: Any) -> dict[str, float]:
         predictions = eval_pred.predictions[0] if isinstance(eval_pred.predictions, tuple) else eval_pred.predictions
