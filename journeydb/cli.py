@@ -9,7 +9,7 @@ import sys
 from typing import Optional, Sequence
 
 # subcommand modules, in the order `journeydb --help` lists them
-COMMANDS = ("sample", "info", "style-tree", "export")
+COMMANDS = ("benchmark", "evaluate", "sample", "info", "style-tree", "export")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,179 @@
+"""Prediction files: JSONL, one line per image (per question for vqa), matched to the references by id.
+
+A line is `{"image_id": ..., "prediction": ...}`; vqa lines carry `question_id` (and may carry `image_id`); a
+prediction is a string, or for `style` a list of phrases, best first. Matching never drops anything silently:
+ids the references expect but the file lacks are *missing* and score as wrong (an empty prediction: no answer, no
+phrase); ids seen twice are *duplicates* (the first line wins); ids the references do not know are *unknown* (not
+scored). All three are counted with examples, and `strict=True` makes any of them an error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+
+from .tasks import Task, get_task
+
+logger = logging.getLogger(__name__)
+
+_EXAMPLES = 3  # ids quoted per kind of problem
+
+
+@dataclass(frozen=True)
+class PredictionLine:
+    line_no: int
+    key: str
+    prediction: Any  # str, or list[str] for ranked tasks
+
+
+@dataclass
+class PredictionIssues:
+    """What did not match between a prediction file and the references."""
+
+    missing: list[str] = field(default_factory=list)  # expected, absent: scored as wrong
+    duplicates: list[str] = field(default_factory=list)  # one entry per extra line (the first line is used)
+    unknown: list[str] = field(default_factory=list)  # present, not expected: not scored
+
+    def __bool__(self) -> bool:
+        return bool(self.missing or self.duplicates or self.unknown)
+
+    def summary(self) -> str:
+        if not self:
+            return "every id matched once"
+        parts = []
+        for kind, ids, note in (
+            ("missing", self.missing, "scored as wrong"),
+            ("duplicate", self.duplicates, "first line used"),
+            ("unknown", self.unknown, "not scored"),
+        ):
+            if ids:
+                shown = ", ".join(repr(i) for i in list(dict.fromkeys(ids))[:_EXAMPLES])
+                parts.append(f"{len(ids)} {kind} ({note}; e.g. {shown})")
+        return "; ".join(parts)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            kind: {"count": len(ids), "examples": list(dict.fromkeys(ids))[:_EXAMPLES]}
+            for kind, ids in (("missing", self.missing), ("duplicates", self.duplicates), ("unknown", self.unknown))
+        }
+
+
+class PredictionMismatchError(ValueError):
+    """Raised in strict mode when predictions and references do not match one to one."""
+
+
+def empty_prediction(task: str | Task) -> Any:
+    """What a missing prediction scores as: no text, or no ranked phrase."""
+    spec = get_task(task) if isinstance(task, str) else task
+    return [] if spec.ranked else ""
+
+
+def _check_prediction(value: Any, spec: Task, where: str) -> Any:
+    if spec.ranked:
+        if isinstance(value, str) or not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError(
+                f"{where}: `prediction` for {spec.name} must be a list of strings (best first), got {value!r:.80}"
+            )
+        return list(value)
+    if not isinstance(value, str):
+        raise ValueError(f"{where}: `prediction` for {spec.name} must be a string, got {type(value).__name__}")
+    return value
+
+
+def read_predictions(path: str | os.PathLike, task: str) -> list[PredictionLine]:
+    """Read a prediction JSONL file for `task`; a malformed line is a `ValueError` naming file:line."""
+    spec = get_task(task)
+    path = os.fspath(path)
+    lines = []
+    try:
+        f = open(path, encoding="utf-8")
+    except FileNotFoundError:
+        raise FileNotFoundError(f"prediction file {path} does not exist") from None
+    with f:
+        for line_no, text in enumerate(f, start=1):
+            if not text.strip():
+                continue
+            where = f"{path}:{line_no}"
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{where}: not a JSON line ({err.msg} at column {err.colno})") from None
+            if not isinstance(obj, dict):
+                raise ValueError(f"{where}: a line must be a JSON object, got {type(obj).__name__}")
+            key = obj.get(spec.key)
+            if not isinstance(key, str) or not key:
+                raise ValueError(f"{where}: missing or empty {spec.key!r} (a {spec.name} prediction is keyed by it)")
+            if "prediction" not in obj:
+                raise ValueError(f"{where}: no 'prediction' field")
+            lines.append(PredictionLine(line_no, key, _check_prediction(obj["prediction"], spec, where)))
+    return lines
+
+
+@dataclass
+class AlignedPredictions:
+    """Predictions in the order of the references' ids; missing ones replaced by `empty_prediction`."""
+
+    predictions: list[Any]
+    issues: PredictionIssues
+    present: list[bool]  # False where the prediction was missing
+
+
+def align_predictions(
+    lines: Iterable[PredictionLine] | Mapping[str, Any],
+    expected_ids: Sequence[str],
+    task: str,
+    strict: bool = False,
+    source: str = "predictions",
+) -> AlignedPredictions:
+    """Match predictions to the expected ids; see the module docstring for missing, duplicate and unknown ids.
+
+    Args:
+        lines: what `read_predictions` returns, or a mapping id -> prediction.
+        expected_ids: the references' ids (`TaskReferences.ids`), in scoring order.
+        task: the task name.
+        strict: raise `PredictionMismatchError` instead of reporting when anything does not match.
+        source: how to name the predictions in messages (e.g. the file path).
+    """
+    spec = get_task(task)
+    if isinstance(lines, Mapping):
+        lines = [PredictionLine(0, k, _check_prediction(v, spec, f"{source}[{k!r}]")) for k, v in lines.items()]
+    expected = set(expected_ids)
+    if len(expected) != len(expected_ids):
+        duplicate = next(i for i, c in Counter(expected_ids).items() if c > 1)
+        raise ValueError(f"references list {spec.key} {duplicate!r} twice")
+    by_key: dict[str, Any] = {}
+    issues = PredictionIssues()
+    for line in lines:
+        if line.key not in expected:
+            issues.unknown.append(line.key)
+        elif line.key in by_key:
+            issues.duplicates.append(line.key)
+        else:
+            by_key[line.key] = line.prediction
+    issues.missing = [i for i in expected_ids if i not in by_key]
+    if issues:
+        message = f"{source} ({spec.name}, {len(expected_ids)} expected {spec.key}s): {issues.summary()}"
+        if strict:
+            raise PredictionMismatchError(message)
+        logger.warning(message)
+    empty = empty_prediction(spec)
+    return AlignedPredictions(
+        predictions=[by_key.get(i, empty) for i in expected_ids],
+        issues=issues,
+        present=[i in by_key for i in expected_ids],
+    )
+
+
+def write_predictions(path: str | os.PathLike, rows: Iterable[Mapping[str, Any]]) -> int:
+    """Write prediction rows as JSONL (UTF-8, one object a line); returns the number of lines."""
+    count = 0
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(dict(row), ensure_ascii=False) + "\n")
+            count += 1
+    return count

@@ -1,0 +1,128 @@
+"""The accelerate fine-tuning examples in their `--tiny` mode (CPU, a tiny random BLIP-2, the mini-release)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def _run(script: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    env.update(
+        JOURNEYDB_CACHE=str(tmp_path / "jdb-cache"),
+        HF_HOME=str(tmp_path / "hf-home"),
+        HF_DATASETS_CACHE=str(tmp_path / "hf-datasets"),
+        HF_HUB_OFFLINE="1",
+        HF_DATASETS_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        ACCELERATE_USE_CPU="1",
+    )
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / script), "--tiny", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return proc
+
+
+def _run_group(argv: list[str], env: dict, timeout: float) -> subprocess.CompletedProcess:
+    """Run a launcher and its workers as one process group, so a hang cannot leave workers behind."""
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        stdout, stderr = proc.communicate()
+        pytest.fail(f"{argv[2:]} did not finish in {timeout} s: {stderr[-2000:]}")
+    return subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _weights(folder: Path) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(str(folder / "model.safetensors"))
+
+
+@pytest.fixture(scope="module")
+def caption_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("caption") / "run"
+    _run("finetune_caption.py", out.parent, "--output-dir", str(out), "--no-meteor", "--similarity-model", "none")
+    return out
+
+
+def test_finetune_caption_tiny(caption_run):
+    results = json.loads((caption_run / "eval_results.json").read_text())
+    assert results["step"] == 4 and results["task"] == "caption"
+    assert results["num_samples"] == 8 and "cider" in results and "bleu_4" in results
+    assert {p.name for p in (caption_run / "checkpoints").iterdir()} == {"step_2", "step_4"}
+    assert (caption_run / "final" / "config.json").exists() and (caption_run / "final" / "tokenizer.json").exists()
+
+
+def test_finetune_caption_resume_equals_an_uninterrupted_run(caption_run, tmp_path):
+    out = tmp_path / "resumed"
+    proc = _run(
+        "finetune_caption.py",
+        tmp_path,
+        "--output-dir", str(out),
+        "--resume-from-checkpoint", str(caption_run / "checkpoints" / "step_2"),
+        "--no-meteor", "--similarity-model", "none",
+    )
+    assert "resumed from" in proc.stdout + proc.stderr
+    whole, resumed = _weights(caption_run / "final"), _weights(out / "final")
+    assert whole.keys() == resumed.keys()
+    assert all((whole[k] == resumed[k]).all() for k in whole)
+
+
+def test_finetune_vqa_tiny(tmp_path):
+    out = tmp_path / "run"
+    _run("finetune_vqa.py", tmp_path, "--output-dir", str(out))
+    results = json.loads((out / "eval_results.json").read_text())
+    assert results["task"] == "vqa" and results["step"] == 4
+    assert results["num_questions"] > 0 and 0.0 <= results["accuracy"] <= 1.0
+    assert results["num_invalid"] == 0  # letter scoring always answers
+
+
+def test_finetune_caption_two_processes_gathers_each_validation_image_once(tmp_path):
+    """torchrun, 2 CPU processes (gloo): streamed shards per rank; 7 validation images over 2 ranks pad the last
+    batch with a duplicate that gather_for_metrics must drop."""
+    out = tmp_path / "run"
+    env = dict(os.environ)
+    env.update(
+        JOURNEYDB_CACHE=str(tmp_path / "jdb-cache"),
+        HF_HOME=str(tmp_path / "hf-home"),
+        HF_DATASETS_CACHE=str(tmp_path / "hf-datasets"),
+        HF_HUB_OFFLINE="1",
+        HF_DATASETS_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+    )
+    proc = _run_group(
+        [
+            sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port()),
+            str(EXAMPLES / "finetune_caption.py"), "--tiny", "--output-dir", str(out), "--max-steps", "2",
+            "--eval-limit", "7", "--no-meteor", "--similarity-model", "none",
+        ],
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    results = json.loads((out / "eval_results.json").read_text())
+    assert results["num_samples"] == 7
+    assert {p.name for p in (out / "checkpoints" / "step_2").iterdir()} >= {"random_states_0.pkl", "random_states_1.pkl"}
