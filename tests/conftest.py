@@ -47,19 +47,50 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def isolated_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment of a CLI/example subprocess: caches inside `tmp_path`, everything offline."""
+    env = dict(os.environ)
+    env.update(
+        JOURNEYDB_CACHE=str(tmp_path / "jdb-cache"),
+        HF_HOME=str(tmp_path / "hf-home"),
+        HF_DATASETS_CACHE=str(tmp_path / "hf-datasets"),
+        HF_HUB_OFFLINE="1",
+        HF_DATASETS_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        MPLCONFIGDIR=str(tmp_path / "mpl"),
+        **extra,
+    )
+    return env
+
+
+def _run_group(argv: list[str], env: dict, timeout: float) -> "subprocess.CompletedProcess":
+    """Run a launcher and its workers as one process group, so a hang cannot leave workers behind."""
+    import signal
+    import subprocess
+
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        stdout, stderr = proc.communicate()
+        pytest.fail(f"{argv[2:]} did not finish in {timeout} s: {stderr[-2000:]}")
+    return subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)
+
+
 def run_two_processes(script_and_args: list[str], env: dict, timeout: int = 300) -> "subprocess.CompletedProcess":
     """`torch.distributed.run` with two local processes (gloo on CPU stands in for two GPUs).
 
     A port found free can be taken by another process before torchrun binds it, so a failed launch is retried once
     on a fresh port; callers compare the outputs, so a retry cannot hide a wrong number.
     """
-    import subprocess
     import sys
 
-    for attempt in range(2):
+    for _ in range(2):
         command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr",
                    "127.0.0.1", "--master_port", str(_free_port()), *script_and_args]
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+        done = _run_group(command, env, timeout)
         if done.returncode == 0:
             return done
     return done

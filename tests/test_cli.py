@@ -3,31 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from conftest import isolated_env
 from journeydb.cli import main
 from journeydb.tasks import load_references
 
 QUICK = ["--no-meteor", "--similarity-model", "none"]
-
-
-def _isolated_env(tmp_path: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        JOURNEYDB_CACHE=str(tmp_path / "jdb-cache"),
-        HF_HOME=str(tmp_path / "hf-home"),
-        HF_DATASETS_CACHE=str(tmp_path / "hf-datasets"),
-        HF_HUB_OFFLINE="1",
-        HF_DATASETS_OFFLINE="1",
-        TRANSFORMERS_OFFLINE="1",
-        MPLCONFIGDIR=str(tmp_path / "mpl"),
-    )
-    return env
 
 
 def test_benchmark_without_arguments_runs_the_baselines_on_the_mini_release(tmp_path):
@@ -36,7 +22,7 @@ def test_benchmark_without_arguments_runs_the_baselines_on_the_mini_release(tmp_
         [sys.executable, "-m", "journeydb.cli", "benchmark", "--out", str(out)],
         capture_output=True,
         text=True,
-        env=_isolated_env(tmp_path),
+        env=isolated_env(tmp_path),
         timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]

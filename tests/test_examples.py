@@ -3,29 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import isolated_env, run_two_processes
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def _run(script: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env.update(
-        JOURNEYDB_CACHE=str(tmp_path / "jdb-cache"),
-        HF_HOME=str(tmp_path / "hf-home"),
-        HF_DATASETS_CACHE=str(tmp_path / "hf-datasets"),
-        HF_HUB_OFFLINE="1",
-        HF_DATASETS_OFFLINE="1",
-        TRANSFORMERS_OFFLINE="1",
-        ACCELERATE_USE_CPU="1",
-    )
+    env = isolated_env(tmp_path, ACCELERATE_USE_CPU="1")
     proc = subprocess.run(
         [sys.executable, str(EXAMPLES / script), "--tiny", *args],
         capture_output=True,
@@ -35,24 +24,6 @@ def _run(script: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
     return proc
-
-
-def _run_group(argv: list[str], env: dict, timeout: float) -> subprocess.CompletedProcess:
-    """Run a launcher and its workers as one process group, so a hang cannot leave workers behind."""
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        stdout, stderr = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        stdout, stderr = proc.communicate()
-        pytest.fail(f"{argv[2:]} did not finish in {timeout} s: {stderr[-2000:]}")
-    return subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _weights(folder: Path) -> dict:
@@ -104,23 +75,12 @@ def test_finetune_caption_two_processes_gathers_each_validation_image_once(tmp_p
     """torchrun, 2 CPU processes (gloo): streamed shards per rank; 7 validation images over 2 ranks pad the last
     batch with a duplicate that gather_for_metrics must drop."""
     out = tmp_path / "run"
-    env = dict(os.environ)
-    env.update(
-        JOURNEYDB_CACHE=str(tmp_path / "jdb-cache"),
-        HF_HOME=str(tmp_path / "hf-home"),
-        HF_DATASETS_CACHE=str(tmp_path / "hf-datasets"),
-        HF_HUB_OFFLINE="1",
-        HF_DATASETS_OFFLINE="1",
-        TRANSFORMERS_OFFLINE="1",
-    )
-    proc = _run_group(
+    proc = run_two_processes(
         [
-            sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port()),
             str(EXAMPLES / "finetune_caption.py"), "--tiny", "--output-dir", str(out), "--max-steps", "2",
             "--eval-limit", "7", "--no-meteor", "--similarity-model", "none",
         ],
-        env=env,
-        timeout=300,
+        isolated_env(tmp_path),
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
     results = json.loads((out / "eval_results.json").read_text())
