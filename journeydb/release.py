@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 OnBadRecords = Literal["error", "warn", "skip"]
 ON_BAD_RECORDS_CHOICES = ("error", "warn", "skip")
+WARN_LOG_LIMIT = 5  # bad records logged one by one per kind, per read
 
 # split name as `datasets` sees it -> folder under data/
 SPLIT_DIRS = {"train": "train", "validation": "valid", "test": "test"}
@@ -126,8 +127,15 @@ def handle_bad(policy: OnBadRecords, stats: ReadStats, kind: str, where: str, re
     if policy == "error":
         raise ReleaseFormatError(f"{where}: {reason} (pass on_bad_records='warn' or 'skip' to skip such records)")
     stats.skip(kind, where)
-    if policy == "warn":
+    if policy != "warn":
+        return
+    # a real split can hold thousands of bad items: log the first few of each kind, count the rest (the generator
+    # logs the per-kind totals at the end)
+    seen = stats.counts[kind]
+    if seen <= WARN_LOG_LIMIT:
         logger.warning("%s: %s; skipped", where, reason)
+    if seen == WARN_LOG_LIMIT:
+        logger.warning("further %s are counted, not logged one by one", kind)
 
 
 # --------------------------------------------------------------------------------------------------------------

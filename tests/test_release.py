@@ -164,3 +164,14 @@ def test_peek_img_path():
 def test_unknown_policy_is_refused():
     with pytest.raises(ValueError, match="on_bad_records"):
         release.check_on_bad_records("ignore")
+
+
+def test_warn_logs_the_first_few_and_counts_all(caplog):
+    stats = ReadStats()
+    with caplog.at_level(logging.WARNING, logger="journeydb.release"):
+        for line in range(1, 21):
+            release.parse_record(_line(), f"anno.jsonl:{line}", "warn", stats)
+    assert stats.counts["malformed question"] == 20
+    logged = [r.getMessage() for r in caplog.records]
+    assert sum("options lack label" in m for m in logged) == release.WARN_LOG_LIMIT
+    assert any("further malformed question are counted" in m for m in logged)
