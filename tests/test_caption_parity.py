@@ -85,6 +85,13 @@ def test_unusual_whitespace_in_tokenised_input() -> None:
     assert_parity(candidates, references)
 
 
+def test_extra_spaces_in_tokenised_input() -> None:
+    # only spaces: the vectorised token path, with the sentences whose space split differs re-split for ROUGE-L
+    candidates = ["a  b c", " x y z", "a b c ", "", "q"]
+    references = [["a b c", "b  c"], ["x y z "], ["  a b c d"], ["a"], ["q  q"]]
+    assert_parity(candidates, references)
+
+
 def test_empty_reference_strings() -> None:
     assert_parity(["a b", "c d e", "a"], [["", "a b"], ["c d"], [""]])
 

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .caption_corpus import CaptionCorpus, NGramTable
+from .caption_corpus import CaptionCorpus, NGramTable, offsets
 
 _TINY = 1e-15  # the toolkit's names: added to the numerator ("so that if guess is 0 still return 0")
 _SMALL = 1e-9  # added to the denominator
@@ -24,13 +24,13 @@ def bleu_statistics(corpus: CaptionCorpus, tables: list[NGramTable]) -> dict[str
     candidate_lengths = corpus.lengths[corpus.candidate_of_image]
     correct, guess = [], []
     for table in tables:
-        # the highest count over the image's references, per (n-gram, image) group; the candidate comes first
-        max_reference = np.maximum.reduceat(np.where(table.is_candidate, 0, table.count), table.group_starts) if len(
-            table.count
-        ) else np.zeros(0, dtype=np.int64)
-        matched = table.group_candidate & (table.group_size > 1)
-        clipped = np.minimum(table.count[table.group_starts[matched]], max_reference[matched])
-        correct.append(int(clipped.sum()))
+        # clipped counts: the candidate's count, capped by the highest count among the group's references
+        reference_counts = table.count[table.matched_reference]
+        if len(reference_counts):
+            highest = np.maximum.reduceat(reference_counts, offsets(table.matched_references))
+            correct.append(int(np.minimum(table.count[table.matched_candidate], highest).sum()))
+        else:
+            correct.append(0)
         guess.append(int(np.maximum(candidate_lengths - table.order + 1, 0).sum()))
     return {
         "correct": correct,

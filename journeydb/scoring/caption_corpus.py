@@ -11,20 +11,20 @@ empty strings and tokens holding a no-break space; those sentences get their own
 N-grams are grouped corpus-wide by sorting. An n-gram that occurs once in the whole corpus (a "singleton", most
 3- and 4-grams) can match nothing and has df <= 1, so the metrics only need to know how many each sentence has; the
 tables list the repeated ones. Since an n-gram is the pair of its two overlapping (n-1)-grams, only positions whose
-two (n-1)-grams both repeat need sorting at order n, which keeps the high orders cheap.
+two (n-1)-grams both repeat need sorting at order n, which keeps the high orders cheap. Sorting is one numpy value
+sort of `n-gram << bits | position` keys, stable by construction.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from itertools import count
 from typing import Sequence
 
 import numpy as np
 
+from .token_ids import TokenIds, token_ids
+
 MAX_ORDER = 4
-_OTHER_WHITESPACE = re.compile(r"[^\S ]")
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class CaptionCorpus:
     @property
     def first_reference(self) -> np.ndarray:
         """(N,) index, among the reference sentences, of each image's first reference."""
-        return _starts(self.references_per_image)
+        return offsets(self.references_per_image)
 
 
 def encode_corpus(candidates: Sequence[str], references: Sequence[Sequence[str]]) -> CaptionCorpus:
@@ -76,93 +76,67 @@ def encode_corpus(candidates: Sequence[str], references: Sequence[Sequence[str]]
         sentences.extend(refs)
     num_sentences = len(sentences)
     sentence_image = np.repeat(np.arange(num_images, dtype=np.int64), references_per_image + 1)
-    candidate_of_image = _starts(references_per_image + 1)
+    candidate_of_image = offsets(references_per_image + 1)
     is_candidate = np.zeros(num_sentences, dtype=bool)
     is_candidate[candidate_of_image] = True
 
-    # one split of the whole corpus, sentences separated by a token that occurs in none of them
-    separator = _absent_character(sentences)
-    joined = f" {separator} ".join(sentences)
-    tokens = joined.split()
-    other_whitespace = _OTHER_WHITESPACE.search(joined) is not None
-    del joined
-    num_tokens = len(tokens)
-    first_seen: dict[str, int] = {}  # token -> position of its first occurrence
-    first = np.fromiter(map(first_seen.setdefault, tokens, count()), dtype=np.int64, count=num_tokens)
-    del tokens
-    is_first = first == np.arange(num_tokens)
-    separator_first = first_seen.pop(separator, -1)
-    if separator_first >= 0:
-        is_first[separator_first] = False
-    rank = np.cumsum(is_first, dtype=np.int64) - 1  # dense ids in order of first occurrence
-    if separator_first >= 0:
-        is_separator = first == separator_first
-        boundaries = np.flatnonzero(is_separator)
-        ids = rank[first[~is_separator]]
-        lengths = np.diff(np.concatenate(([-1], boundaries, [num_tokens]))) - 1
-    else:
-        ids = rank[first]
-        lengths = np.array([num_tokens] * num_sentences, dtype=np.int64)  # 0 or 1 sentence
-    vocab_size = int(is_first.sum())
-    starts = _starts(lengths)
-
-    # ROUGE-L splits on " ", which differs from split() unless the sentence is non-empty single-space-joined tokens
-    spaces = np.fromiter((s.count(" ") for s in sentences), dtype=np.int64, count=num_sentences)
-    odd = lengths != spaces + 1
-    extra: dict[str, int] = {}  # tokens that only split(" ") produces ("", "a\xa0b"), numbered -1, -2, ...
-    if other_whitespace:
-        for s, sentence in enumerate(sentences):
-            if not odd[s] and _OTHER_WHITESPACE.search(sentence):
-                odd[s] = True
-    if not odd.any():
-        rouge_lengths, rouge_starts, rouge_token_ids = lengths, starts, ids
-    else:
-        pieces = []
-        for s in range(num_sentences):
-            if odd[s]:
-                space_split = sentences[s].split(" ")
-                pieces.append(np.array([_rouge_id(t, first_seen, rank, extra) for t in space_split], np.int64))
-            else:
-                pieces.append(ids[starts[s] : starts[s] + lengths[s]])
-        rouge_lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=num_sentences)
-        rouge_starts = _starts(rouge_lengths)
-        rouge_token_ids = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int64)
-        rouge_token_ids[rouge_token_ids < 0] = vocab_size - 1 - rouge_token_ids[rouge_token_ids < 0]
+    tokens = token_ids(sentences)
+    lengths, ids, vocab_size = tokens.lengths, tokens.ids, tokens.vocab_size
+    starts = offsets(lengths)
+    rouge_lengths, rouge_starts, rouge_token_ids, extra = lengths, starts, ids, 0
+    if tokens.space_split_differs.any():
+        rouge_lengths, rouge_token_ids, extra = _space_split_tokens(sentences, tokens, starts)
+        rouge_starts = offsets(rouge_lengths)
     return CaptionCorpus(
         num_images=num_images,
         sentence_image=sentence_image,
         is_candidate=is_candidate,
         candidate_of_image=candidate_of_image,
         references_per_image=references_per_image,
-        lengths=lengths.astype(np.int64),
+        lengths=lengths,
         starts=starts,
         token_ids=ids,
-        vocab_size=vocab_size + len(extra),
+        vocab_size=vocab_size + extra,
         rouge_lengths=rouge_lengths,
         rouge_starts=rouge_starts,
         rouge_token_ids=rouge_token_ids,
     )
 
 
-def _rouge_id(token: str, first_seen: dict[str, int], rank: np.ndarray, extra: dict[str, int]) -> int:
-    """The id of a space-split token: its split() id, else a new one after all of those."""
-    if token in first_seen:
-        return int(rank[first_seen[token]])
-    return extra.setdefault(token, -1 - len(extra))
+def _space_split_tokens(
+    sentences: Sequence[str], tokens: TokenIds, starts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """ROUGE-L's tokens (`split(" ")`) where they differ from `split()`'s: the sentences that differ are split
+    again; tokens only `split(" ")` makes ("", "a\xa0b") get ids after the vocabulary, in order of appearance.
+    Returns the lengths, the ids and the number of such extra tokens."""
+    lookup = {token: i for i, token in enumerate(tokens.vocabulary or ())}
+    differing = np.flatnonzero(tokens.space_split_differs)
+    pieces = [sentences[s].split(" ") for s in differing]
+    lengths = tokens.lengths.copy()
+    lengths[differing] = [len(piece) for piece in pieces]
+    extra: dict[str, int] = {}
+    new_ids = [
+        lookup[t] if t in lookup else extra.setdefault(t, tokens.vocab_size + len(extra))
+        for piece in pieces
+        for t in piece
+    ]
+    rouge_starts = offsets(lengths)
+    rouge_ids = np.empty(int(lengths.sum()), dtype=np.int64)
+    same = ~tokens.space_split_differs
+    rouge_ids[_ranges(rouge_starts[same], lengths[same])] = tokens.ids[_ranges(starts[same], lengths[same])]
+    rouge_ids[_ranges(rouge_starts[differing], lengths[differing])] = new_ids
+    return lengths, rouge_ids, len(extra)
 
 
-def _absent_character(sentences: Sequence[str]) -> str:
-    joined = "\n".join(sentences)
-    for code in range(0xE000, 0xF900):  # private use area first: practically never in text
-        if chr(code) not in joined:
-            return chr(code)
-    for code in range(0x21, 0x110000):
-        if not chr(code).isspace() and chr(code) not in joined:
-            return chr(code)
-    raise ValueError("the corpus uses every Unicode character; cannot encode it")
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The concatenated index ranges `starts[i] .. starts[i] + lengths[i] - 1`."""
+    indices = np.arange(int(lengths.sum()), dtype=starts.dtype)
+    indices += np.repeat(starts - offsets(lengths).astype(starts.dtype), lengths)
+    return indices
 
 
-def _starts(lengths: np.ndarray) -> np.ndarray:
+def offsets(lengths: np.ndarray) -> np.ndarray:
+    """Where each of consecutive runs of the given lengths starts (an exclusive cumulative sum)."""
     starts = np.zeros(len(lengths), dtype=np.int64)
     if len(lengths) > 1:
         np.cumsum(lengths[:-1], out=starts[1:])
@@ -174,19 +148,21 @@ class NGramTable:
     """The repeated n-grams of one order: one entry per (sentence, n-gram), grouped by (n-gram, image).
 
     Entries of a group are contiguous and in sentence order, so the image's candidate, if it has the n-gram, comes
-    first. `gram` ids are corpus-wide, `0 .. num_grams - 1`. `singletons[s]` counts
+    first. `gram` ids are corpus-wide, `0 .. num_grams - 1`. A "matched" group holds the candidate and at least one
+    reference: only those take part in BLEU's clipped counts and CIDEr-D's clipped products. `singletons[s]` counts
     the n-grams of sentence `s` that occur nowhere else in the corpus (and only once in `s`).
     """
 
     order: int
     sentence: np.ndarray  # (E,) sentence of each entry
-    is_candidate: np.ndarray  # (E,) the entry's sentence is a candidate
     gram: np.ndarray  # (E,) n-gram id
     count: np.ndarray  # (E,) term frequency of the n-gram in the sentence
-    group: np.ndarray  # (E,) index of the entry's (n-gram, image) group, non-decreasing
     group_starts: np.ndarray  # (G,) first entry of each group
     group_candidate: np.ndarray  # (G,) the group's first entry is the image's candidate
     group_size: np.ndarray  # (G,) entries in the group
+    matched_candidate: np.ndarray  # (M,) the candidate entry of each matched group
+    matched_references: np.ndarray  # (M,) reference entries in each matched group (they follow the candidate's)
+    matched_reference: np.ndarray  # (R,) the reference entries of the matched groups, group by group
     num_grams: int
     singletons: np.ndarray  # (S,)
 
@@ -204,6 +180,7 @@ def ngram_tables(corpus: CaptionCorpus, max_order: int = MAX_ORDER) -> list[NGra
     tokens = corpus.token_ids.astype(itype)
     sentence_image = corpus.sentence_image.astype(itype)
     vocab = max(corpus.vocab_size, 1)
+    position_bits = max(int(total - 1).bit_length(), 1)
 
     # order 1: the positions of repeated tokens, sorted by (token, position)
     repeated_token = np.bincount(tokens, minlength=vocab) > 1
@@ -217,18 +194,38 @@ def ngram_tables(corpus: CaptionCorpus, max_order: int = MAX_ORDER) -> list[NGra
     tables = []
     for order in range(1, max_order + 1):
         if order > 1:
-            # extend each repeated (n-1)-gram by its next token: the list is sorted by (n-1)-gram already, so
-            # the keys are nearly sorted and timsort only orders the tokens within each run
-            has_next = remaining[positions] >= order
+            # extend each repeated (n-1)-gram by its next token, then sort by (n-gram, position). An n-gram can
+            # repeat only where the (n-1)-gram one position later repeats too; `following` is the token `order - 1`
+            # after each position, or -1 where there is none or that test fails (shifted slices, then one gather)
+            later_repeats = np.zeros(total + 1, dtype=bool)
+            later_repeats[positions] = True
+            span = max(total - order + 1, 0)
+            extendable = remaining[:span] >= order
+            extendable &= later_repeats[1 : span + 1]
+            del later_repeats
+            following = np.full(total, -1, dtype=itype)
+            np.copyto(following[:span], tokens[order - 1 :], where=extendable)
+            del extendable
+            following = following[positions]
+            has_next = following >= 0
             positions = positions[has_next]
-            keys = gram[has_next].astype(np.int64)
-            del has_next
-            keys *= vocab
-            keys += tokens[positions + (order - 1)]
-            ordering = np.argsort(keys, kind="stable")
-            positions = positions[ordering]
-            keys = keys[ordering]
-            del ordering
+            keys = gram[has_next].astype(np.uint64)
+            keys *= np.uint64(vocab)
+            keys += following[has_next].astype(np.uint64)
+            del has_next, following
+            if num_grams * vocab <= 1 << (64 - position_bits):
+                # one value sort of (n-gram << bits | position): stable by construction, and much faster than a
+                # stable argsort plus two gathers
+                keys <<= np.uint64(position_bits)
+                keys |= positions.astype(np.uint64)
+                keys.sort()
+                positions = (keys & np.uint64((1 << position_bits) - 1)).astype(itype)
+                keys >>= np.uint64(position_bits)
+            else:
+                ordering = np.argsort(keys, kind="stable")
+                positions = positions[ordering]
+                keys = keys[ordering]
+                del ordering
         new_gram = np.empty(len(keys), dtype=bool)
         new_gram[:1] = True
         np.not_equal(keys[1:], keys[:-1], out=new_gram[1:])
@@ -267,31 +264,33 @@ def _table(
     new_entry[1:] |= sentence[1:] != sentence[:-1]
     entry_first = np.flatnonzero(new_entry)
     del new_entry
-    group = np.cumsum(new_group, dtype=sentence.dtype)[entry_first]
-    group -= 1
-    windows = np.maximum(corpus.lengths - order + 1, 0)
     entry_sentence = sentence[entry_first]
-    is_candidate = corpus.is_candidate[entry_sentence]
-    group_starts = _run_starts(group)
+    group_starts = np.flatnonzero(new_group[entry_first])  # group starts are entry starts
+    group_size = _run_lengths(group_starts, len(entry_first))
+    group_candidate = corpus.is_candidate[entry_sentence[group_starts]]
+    matched = group_candidate & (group_size > 1)
+    matched_candidate = group_starts[matched]
+    matched_references = group_size[matched] - 1
+    windows = np.maximum(corpus.lengths - order + 1, 0)
     return NGramTable(
         order=order,
         sentence=entry_sentence,
-        is_candidate=is_candidate,
         gram=gram[entry_first],
-        count=np.diff(entry_first, append=len(sentence)),
-        group=group,
+        count=_run_lengths(entry_first, len(sentence)),
         group_starts=group_starts,
-        group_candidate=is_candidate[group_starts],
-        group_size=np.diff(group_starts, append=len(group)),
+        group_candidate=group_candidate,
+        group_size=group_size,
+        matched_candidate=matched_candidate,
+        matched_references=matched_references,
+        matched_reference=_ranges(matched_candidate + 1, matched_references),
         num_grams=num_grams,
         singletons=windows - np.bincount(sentence, minlength=corpus.num_sentences),
     )
 
 
-def _run_starts(sorted_keys: np.ndarray) -> np.ndarray:
-    if len(sorted_keys) == 0:
-        return np.zeros(0, dtype=np.int64)
-    starts = np.empty(len(sorted_keys), dtype=bool)
-    starts[0] = True
-    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=starts[1:])
-    return np.flatnonzero(starts)
+def _run_lengths(run_starts: np.ndarray, total: int) -> np.ndarray:
+    """The lengths of the runs that start at `run_starts` (ascending) in an array of `total` items."""
+    lengths = np.empty_like(run_starts)
+    np.subtract(run_starts[1:], run_starts[:-1], out=lengths[:-1])
+    lengths[-1:] = total - run_starts[-1:]
+    return lengths

@@ -38,13 +38,14 @@ def cider_d_per_image(corpus: CaptionCorpus, tables: list[NGramTable], sigma: fl
         # an n-gram found once in the corpus has tf = 1 and df <= 1: weight ln N, and no partner to match
         norm_squared = np.bincount(table.sentence, weights=weight * weight, minlength=num_sentences)
         norm = np.sqrt(norm_squared + table.singletons * (ref_len * ref_len))
-        # clipped dot products: reference entries of groups whose first entry is the candidate
-        group_weight = np.where(table.group_candidate, weight[table.group_starts], 0.0)
-        clipped = np.minimum(group_weight[table.group], weight)
-        clipped *= weight
-        clipped[table.is_candidate] = 0.0
-        value = np.bincount(table.sentence, weights=clipped, minlength=num_sentences)[references]
-        value = value.astype(np.float64)  # bincount of nothing is int64
+        # clipped dot products, over the reference entries of the groups that hold the candidate too
+        candidate_weight = np.repeat(weight[table.matched_candidate], table.matched_references)
+        reference_weight = weight[table.matched_reference]
+        clipped = np.minimum(candidate_weight, reference_weight)
+        clipped *= reference_weight
+        value = np.bincount(
+            table.sentence[table.matched_reference], weights=clipped, minlength=num_sentences
+        )[references].astype(np.float64)  # bincount of nothing is int64
         candidate_norm = norm[candidate_of_reference]
         reference_norm = norm[references]
         divide = (candidate_norm != 0) & (reference_norm != 0)
