@@ -16,11 +16,8 @@ GOLDENS = json.loads((Path(__file__).parent / "data" / "ptb_goldens.json").read_
 INPUTS = [pair["input"] for pair in GOLDENS]
 
 # Inputs whose golden output the Python scanner does not reproduce, with what the jar gives and why.
-KNOWN_DIFFERENCES = {
-    # jar: `4k60fpsph d.`; we give `4k60fpsph.d` (the jar refuses this dotted word, a rule we did not find)
-    "4k60fpsPh.D. Mt. Fuji 👩\u200d🚀 †",
-}
-MIN_EXACT_MATCH_RATE = 387 / 388
+KNOWN_DIFFERENCES: set[str] = set()  # none left: `4k60fpsPh.D.` matched once dotted words were measured
+MIN_EXACT_MATCH_RATE = 1.0
 
 # docs/aesthetics.md section 5, observed with the real jar
 AESTHETICS_EXAMPLES = [

@@ -78,13 +78,31 @@ ABBREVIATIONS = frozenset(
 )
 
 _ABBREVIATION = "(?i:" + "|".join(sorted(ABBREVIATIONS | {"no"}, key=len, reverse=True)) + ")"
+# abbreviations that do not join a following single letter (`Inc.A` gives `Inc.` `A`, but `vs.A` stays whole):
+# measured on the jar one abbreviation at a time
+FINAL_ABBREVIATIONS = frozenset(
+    """
+    al ala apr ariz ark assn aug blvd bros calif co colo conn corp dec del est etc feb fla fri ga ill inc ind jan jr
+    jul jun kan kans ky la ltd mar mass md mich minn miss mo mon mont neb nev nov oct okla ore pa penn rd sep sept sr
+    tenn tex thu thurs tue tues univ va vt wash wed wis wisc wyo
+    """.split()
+)
+_FINAL_ABBREVIATION = "(?i:" + "|".join(sorted(FINAL_ABBREVIATIONS, key=len, reverse=True)) + ")"
+_PIECE = f"[{_L.replace('_', '')}]{_ALNUM}*"  # a dotted word's parts start with a letter (`2a.b` splits)
+_NOT_FINAL_LETTER = rf"(?!{_FINAL_ABBREVIATION}\.[A-Za-z](?!{_ALNUM}|\.{_ALNUM}))"
+_URL_CHAR = r"[^\s\"()\[\]{}<>|]"
+_URL_END = r"[^\s\"()\[\]{}<>|.,!?\-]"
+_EMAIL_CHAR = r"[^\s\"(){}<>|]"
 
 # one (name, pattern) per token shape; at each position the longest match wins, the first listed on ties
 _RULES: list[tuple[str, re.Pattern[str]]] = [
     (name, re.compile(pattern))
     for name, pattern in [
-        ("url", r"(?:[A-Za-z]+://|www\.)[^\s()\[\]{}<>\"',]*[^\s()\[\]{}<>\"',.!?]"),
-        ("email", rf"{W}(?:[{_W}./+\-]*{W})?@{W}+(?:[.\-]{W}+)*[!?,]?"),
+        # only http(s) URLs; they take `,`, `;`, `:` and `'` inside (not a final `,`)
+        ("url", rf"(?i:https?://){_URL_CHAR}*{_URL_END}"
+                rf"|www(?:\.{_PIECE})+(?:/(?:{_URL_CHAR}*{_URL_END})?)?"),
+        # anything between an alphanumeric start and a last character that is not `.` (`a!b@c`, `no.@@`)
+        ("email", rf"<?[A-Za-z0-9](?:{_EMAIL_CHAR}*)@{_EMAIL_CHAR}*[^\s\"(){{}}<>|.]>?"),
         ("tag", r"</?[A-Za-z!][^<>\n]*>"),
         ("phone", r"\(\d{3}\) ?\d{3}-\d{4}|\d{3} \d{3} \d{4}"),
         ("fraction", r"\d+ \d+/\d+"),
@@ -94,25 +112,32 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
         ("exclaimed", rf"{_SEGMENT}(?:[!?]{_SEGMENT})+"),  # `a!b`, `x?y`
         ("ampersand", r"[A-Z]+&(?!(?i:amp|quot|lt|gt);)[A-Z]+"),  # AT&T, R&D
         ("prefix", rf"(?i:anti)-(?![{_W}])"),
-        ("number_period", rf"{_ALNUM}*[0-9]\.(?=[,;])"),  # `5.,` keeps its period
-        ("oclock", rf"(?![yY]')[A-Za-z]'(?!(?i:s|d|m|ll|re|ve)(?!{L})){_ALNUM}+"),
+        ("word_period", rf"{_ALNUM}+\.(?=[,;:])"),  # `5.,` `abc.;` keep their period
+        # o'clock, d'Arc, l'amour, n'importe, n'tcan (not `b'clock`, `o'x`)
+        ("oclock", r"[DdLlOoNn]'[A-Za-z]{2,}|[Nn]'[Tt]"),
         ("yall", r"[yY]'(?=[A-Za-z])"),
-        ("dotted", rf"{_LETTERED}(?:\.{_LETTERED})+(?:-{_SEGMENT})*"),
+        # `ab.cd`, `Mr.Smith`, `ab.cd-ef`, `ab.-cd`, `Calif.-LRB`; `2.b.c` (single letters after a number)
+        ("dotted", rf"{_NOT_FINAL_LETTER}{_PIECE}(?:\.{_PIECE})+(?:\.(?=[,;:])|(?:\.?-{_SEGMENT})+)?"
+                   rf"|{_PIECE}\.(?:-{_SEGMENT})+|{_ALNUM}+(?:\.{_ALNUM}+)+(?:-{_SEGMENT})+"
+                   rf"|{_ALNUM}+(?:\.[A-Za-z](?!{_ALNUM})){{2,}}"),
         ("path", r"[A-Za-z0-9]+(?:/[A-Za-z0-9]+)+(?:-[A-Za-z0-9]+)*"
-                 r"|[a-z0-9\-]+(?:\.[a-z0-9\-]+)+(?:/[A-Za-z0-9\-._~%]+)+"),
+                 r"|[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.(?:com|org|net|edu|gov)(?:/[A-Za-z0-9\-._~%]{2,})+"),
         ("number", r"[-+]?\d*(?:[.,]\d+)+|[-+]\d+"),
         ("time", r"\d*:\d+(?:\.\d+)?"),
         ("abbreviation", rf"(?:{_ABBREVIATION}|[A-Za-z])\."),
-        ("acronym", r"(?:[A-Za-z]\.)+(?:[A-Za-z]{1,2}\.)|[A-Za-z]{2}\.(?:[A-Za-z]\.)+"),
-        # at the end of the file the lexer finds `'s`, `'d`, `'m`, but `'ll`, `'re`, `'ve` need one more character
-        ("contraction", rf"'(?i:s|d|m)(?!{L})|'(?i:ll|re|ve)(?=[^{_L}])"),
-        ("apostrophe_word", r"(?i:'(?:n'|em(?![a-z])|cause(?![a-z])|\d+s?)|'t(?=is|was))"),
+        # single letters keep the final period (`U.S.A.`), other dotted words do not (`vs.U.S.A.` -> `vs.U.S.A` `.`)
+        ("acronym", r"(?:[A-Za-z]\.){2,}|(?i:(?:ph|ed)\.d\.)"),
+        # at the end of the file the lexer finds `'s`, `'d`, `'m`, but `'ll`, `'re`, `'ve` need one more character;
+        # a non-ASCII letter after them does not join (`'sé` -> `'s` `é`)
+        ("contraction", r"'(?i:s|d|m|n)(?![A-Za-z])|'(?i:ll|re|ve)(?=[^A-Za-z])"),
+        ("apostrophe_word", rf"(?i:'(?:n'|em(?![a-z])|cause(?![a-z])|\d\d+s?(?!{_ALNUM}))|'t(?=is|was))"),
         ("hashtag", rf"#[{_L}]+|@[{_W}]+"),
         ("code", r"[A-Za-z](?:#|\+\+)"),
         ("dashes", r"-{2,}"),
         ("dots", r"\.{2,}"),
         ("run", r"[!?]{2,}|#{2,}|@{2,}|\*+|_+|\$"),
-        ("entity", r"&(?i:amp|quot|lt|gt);"),
+        # `&amp;` `&lt;` `&gt;` in any case, `&quot;` only in lowercase (`&QUOT;` stays a token)
+        ("entity", r"&(?i:amp|lt|gt);|&quot;|&(?i:quot);"),
     ]
 ]
 _ENTITIES = {"&amp;": "&", "&quot;": "''", "&lt;": "<", "&gt;": ">"}
@@ -128,7 +153,7 @@ SENTENCE_STARTERS = frozenset(
 )
 _NT = re.compile(rf"[nN]'[tT]{L}*")
 _LETTERS = re.compile(rf"[{_L.replace('_', '')}]+")
-_NUMBER_NEXT = re.compile(r"\s*\d|\S")  # `No.` is an abbreviation before a number (or glued to the next token)
+_NUMBER_NEXT = re.compile(r"\s*\d")  # `No.` keeps its period before a number only
 
 
 def _scan(text: str, limit: int) -> list[str]:
@@ -175,7 +200,7 @@ def _finish(name: str, token: str, text: str, end: int) -> list[str]:
     if name == "emoticon":
         return [token.replace("(", "-lrb-").replace(")", "-rrb-")]
     if name == "entity":
-        return [_ENTITIES[token.lower()]]
+        return [_ENTITIES.get(token if token.startswith("&q") else token.lower(), token)]
     if name == "dashes":
         return [token if len(token) >= 5 else "--"]
     if name == "dots":
