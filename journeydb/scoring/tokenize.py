@@ -153,17 +153,23 @@ SENTENCE_STARTERS = frozenset(
 )
 _NT = re.compile(rf"[nN]'[tT]{L}*")
 _LETTERS = re.compile(rf"[{_L.replace('_', '')}]+")
+_PLAIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?!\S)")
 _NUMBER_NEXT = re.compile(r"\s*\d")  # `No.` keeps its period before a number only
 
 
-def _scan(text: str, limit: int) -> list[str]:
-    """Tokens starting before `limit`, before lowercasing and the drop list; `text[limit:]` is lookahead only."""
+def _scan(text: str, pos: int, limit: int) -> tuple[list[str], int]:
+    """Tokens starting in `text[pos:limit]`, before lowercasing and the drop list, and where the scan stopped (past
+    `limit` when a token such as a phone number runs on); `text[limit:]` is lookahead only."""
     tokens: list[str] = []
-    pos = 0
     while pos < limit:
         space = _SPACE.match(text, pos)
         if space:
             pos = space.end()
+            continue
+        plain = _PLAIN_WORD.match(text, pos)
+        if plain:  # a letter-initial run of ASCII letters and digits up to white space: no other rule beats `word`
+            tokens.extend(_finish("word", plain.group(), text, plain.end()))
+            pos = plain.end()
             continue
         best_name, best_end = "", pos
         for name, pattern in _RULES:
@@ -185,7 +191,7 @@ def _scan(text: str, limit: int) -> list[str]:
             continue
         tokens.extend(_finish(best_name, token, text, best_end))
         pos = best_end
-    return tokens
+    return tokens, pos
 
 
 def _finish(name: str, token: str, text: str, end: int) -> list[str]:
@@ -218,15 +224,106 @@ def _finish(name: str, token: str, text: str, end: int) -> list[str]:
     return [token]
 
 
+def _kept(tokens: list[str]) -> list[str]:
+    """Lowercased, without the drop list."""
+    return [token for token in map(str.lower, tokens) if token not in PTB_DROPPED_TOKENS]
+
+
+def _context_free(text: str, start: int, end: int) -> bool:
+    """Whether the chunk `text[start:end]` (a run of non-white-space) tokenises the same wherever it stands.
+
+    Only three token shapes run across white space (tags `<a b>`, phone numbers `(555) 123-4567`, `555 123 4567`,
+    and fractions `1 1/2`), and only a final period looks at the next word (`I. The`, `No. 5`); everything else
+    depends on the chunk alone and on whether the file ends right after it.
+    """
+    last = text[end - 1]
+    if last == "." or "<" in text[start:end]:
+        return False
+    return not ((last == ")" or last.isdecimal()) and text[end:end + 1] == " " and text[end + 1:end + 2].isdecimal())
+
+
+_CHUNK = re.compile(r"\S+")
+_CHUNK_CACHE: dict[tuple[str, bool], list[str]] = {}  # (chunk, at end of file) -> kept tokens
+_WORD_CACHE: dict[str, tuple[list[str], int]] = {}  # chunk -> (kept tokens, _word_kind)
+_CACHE_SIZE = 500_000
+_ASCII_ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def _word_kind(chunk: str) -> int:
+    """0: the chunk's tokens never depend on its neighbours; 1: they do when the next chunk starts with a digit
+    (it ends with a digit or `)`: `1 1/2`, `(555) 123-4567`); 2: they may (it ends with an abbreviation that looks
+    at the next word, `I.` or `No.`, or holds a `<` that may open a tag)."""
+    if "<" in chunk:
+        return 2
+    last = chunk[-1]
+    if last == ".":
+        size = len(chunk)
+        if size >= 2 and chunk[-2] in _ASCII_ALNUM and not chunk[-2].isdigit() and (
+                size == 2 or chunk[-3] not in _ASCII_ALNUM):
+            return 2
+        if chunk[-3:].lower() == "no." and (size == 3 or chunk[-4] not in _ASCII_ALNUM):
+            return 2
+        return 0
+    return 1 if last == ")" or last.isdecimal() else 0
+
+
+def _fast_tokens(text: str) -> list[str] | None:
+    """The kept tokens of a caption whose chunks are all context-free (None otherwise), one cache look-up each."""
+    cache = _WORD_CACHE
+    tokens: list[str] = []
+    words = text.split()
+    last = len(words) - 1
+    for index, word in enumerate(words):
+        info = cache.get(word)
+        if info is None:
+            info = (_kept(_scan(word + " ", 0, len(word))[0]), _word_kind(word))
+            if len(cache) >= _CACHE_SIZE:
+                cache.clear()
+            cache[word] = info
+        kept, kind = info
+        if kind and (kind == 2 or (index < last and words[index + 1][0].isdecimal())):
+            return None
+        tokens.extend(kept)
+    return tokens
+
+
 def _tokens(text: str, right_context: str | None) -> list[str]:
-    """The kept, lowercased tokens of one caption, with the next caption (None: end of file) as right context."""
+    """The kept, lowercased tokens of one caption, with the next caption (None: end of file) as right context.
+
+    Prompts repeat the same words: most captions are split at white space and each chunk is tokenised once and
+    cached (`_fast_tokens`); the others go through the chunk-by-chunk scan below, which caches the chunks that
+    cannot depend on their neighbours and scans the rest in place.
+    """
     text = text.translate(_SINGLE_QUOTES)
+    if right_context is not None:
+        fast = _fast_tokens(text)
+        if fast is not None:
+            return fast
+        right_context = _LINE_BREAKS.sub(" ", right_context.replace("\n", " "))
     scanned = text if right_context is None else text + "\n" + right_context
-    tokens = []
-    for token in _scan(scanned, len(text)):
-        token = token.lower()
-        if token not in PTB_DROPPED_TOKENS:
-            tokens.append(token)
+    limit, size = len(text), len(scanned)
+    cache = _CHUNK_CACHE
+    tokens: list[str] = []
+    pos = 0
+    for match in _CHUNK.finditer(scanned, 0, limit):
+        start, end = match.span()
+        if end <= pos:  # inside a token that ran across white space
+            continue
+        key = None
+        if start >= pos and _context_free(scanned, start, end):
+            key = (match.group(), end == size)
+            kept = cache.get(key)
+            if kept is not None:
+                tokens.extend(kept)
+                pos = end
+                continue
+        scanned_tokens, pos = _scan(scanned, max(start, pos), end)
+        kept = _kept(scanned_tokens)
+        tokens.extend(kept)
+        if key is not None and pos == end:
+            if len(cache) >= _CACHE_SIZE:
+                cache.clear()
+            cache[key] = kept
     return tokens
 
 
@@ -248,9 +345,7 @@ def ptb_tokenize(text: str, right_context: str | None = "") -> str:
     if not isinstance(text, str):
         raise TypeError(f"ptb_tokenize expects a str, got {type(text).__name__}")
     text = _LINE_BREAKS.sub(" ", text.replace("\n", " "))
-    if right_context is not None:
-        right_context = _LINE_BREAKS.sub(" ", right_context.replace("\n", " "))
-    return " ".join(_tokens(text, right_context))
+    return " ".join(_tokens(text, right_context))  # the right context is normalised only where it is read
 
 
 def _check_texts(texts: Sequence[str]) -> list[str]:
