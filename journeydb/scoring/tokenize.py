@@ -121,7 +121,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
                    rf"|{_PIECE}\.(?:-{_SEGMENT})+|{_ALNUM}+(?:\.{_ALNUM}+)+(?:-{_SEGMENT})+"
                    rf"|{_ALNUM}+(?:\.[A-Za-z](?!{_ALNUM})){{2,}}"),
         ("path", r"[A-Za-z0-9]+(?:/[A-Za-z0-9]+)+(?:-[A-Za-z0-9]+)*"
-                 r"|[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.(?:com|org|net|edu|gov)(?:/[A-Za-z0-9\-._~%]{2,})+"),
+                 rf"|[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.(?:com|org|net|edu)/{_URL_CHAR}+{_URL_END}"),
         ("number", r"[-+]?\d*(?:[.,]\d+)+|[-+]\d+"),
         ("time", r"\d*:\d+(?:\.\d+)?"),
         ("abbreviation", rf"(?:{_ABBREVIATION}|[A-Za-z])\."),
@@ -206,7 +206,7 @@ def _finish(name: str, token: str, text: str, end: int) -> list[str]:
     if name == "emoticon":
         return [token.replace("(", "-lrb-").replace(")", "-rrb-")]
     if name == "entity":
-        return [_ENTITIES.get(token if token.startswith("&q") else token.lower(), token)]
+        return [_ENTITIES.get(token if token[1] in "qQ" else token.lower(), token)]  # `&QUOT;` stays as it is
     if name == "dashes":
         return [token if len(token) >= 5 else "--"]
     if name == "dots":
