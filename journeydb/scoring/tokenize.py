@@ -65,7 +65,6 @@ _L = "A-Za-z_" + WORD_CHARS  # joins a dotted word (no ASCII digits)
 W, L = f"[{_W}]", f"[{_L}]"
 _ALNUM = f"[{_W.replace('_', '')}]"
 _SEGMENT = f"{_ALNUM}+(?:_+{_ALNUM}+)*"  # underscores join inside a word only
-_LETTERED = f"{_ALNUM}*[{_L.replace('_', '')}]{_ALNUM}*"  # a dotted word's parts each hold a letter
 _SPACE = re.compile(rf"[\s\x00-\x1f\x7f{DROPPED_CHARS}\U00010000-\U0010ffff]+")
 
 # abbreviations that keep their period (matched lowercase); single letters and acronyms (U.S.A.) keep it too
