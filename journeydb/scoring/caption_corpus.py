@@ -18,6 +18,7 @@ sort of `n-gram << bits | position` keys, stable by construction.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
 from typing import Sequence
 
 import numpy as np
@@ -69,11 +70,8 @@ def encode_corpus(candidates: Sequence[str], references: Sequence[Sequence[str]]
         references (`Sequence[Sequence[str]]`): the tokenised references of each image, in order.
     """
     num_images = len(candidates)
-    references_per_image = np.fromiter((len(refs) for refs in references), dtype=np.int64, count=num_images)
-    sentences: list[str] = []
-    for candidate, refs in zip(candidates, references):
-        sentences.append(candidate)
-        sentences.extend(refs)
+    references_per_image = np.fromiter(map(len, references), dtype=np.int64, count=num_images)
+    sentences = _image_major(candidates, references, references_per_image)
     num_sentences = len(sentences)
     sentence_image = np.repeat(np.arange(num_images, dtype=np.int64), references_per_image + 1)
     candidate_of_image = offsets(references_per_image + 1)
@@ -103,6 +101,22 @@ def encode_corpus(candidates: Sequence[str], references: Sequence[Sequence[str]]
     )
 
 
+def _image_major(
+    candidates: Sequence[str], references: Sequence[Sequence[str]], references_per_image: np.ndarray
+) -> list[str]:
+    """Each image's candidate, then its references; with the same number of references everywhere (the usual
+    case) by strided list assignment rather than a loop over the images."""
+    if len(candidates) and (references_per_image == references_per_image[0]).all():
+        stride = int(references_per_image[0]) + 1
+        sentences: list[str] = [""] * (len(candidates) * stride)
+        sentences[0::stride] = candidates
+        flat = list(chain.from_iterable(references))
+        for k in range(1, stride):
+            sentences[k::stride] = flat[k - 1 :: stride - 1]
+        return sentences
+    return [sentence for candidate, refs in zip(candidates, references) for sentence in (candidate, *refs)]
+
+
 def _space_split_tokens(
     sentences: Sequence[str], tokens: TokenIds, starts: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, int]:
@@ -110,26 +124,26 @@ def _space_split_tokens(
     again; tokens only `split(" ")` makes ("", "a\xa0b") get ids after the vocabulary, in order of appearance.
     Returns the lengths, the ids and the number of such extra tokens."""
     lookup = {token: i for i, token in enumerate(tokens.vocabulary or ())}
-    differing = np.flatnonzero(tokens.space_split_differs)
-    pieces = [sentences[s].split(" ") for s in differing]
-    lengths = tokens.lengths.copy()
-    lengths[differing] = [len(piece) for piece in pieces]
     extra: dict[str, int] = {}
-    new_ids = [
-        lookup[t] if t in lookup else extra.setdefault(t, tokens.vocab_size + len(extra))
-        for piece in pieces
-        for t in piece
-    ]
-    rouge_starts = offsets(lengths)
-    rouge_ids = np.empty(int(lengths.sum()), dtype=np.int64)
-    same = ~tokens.space_split_differs
-    rouge_ids[_ranges(rouge_starts[same], lengths[same])] = tokens.ids[_ranges(starts[same], lengths[same])]
-    rouge_ids[_ranges(rouge_starts[differing], lengths[differing])] = new_ids
-    return lengths, rouge_ids, len(extra)
+    lengths = tokens.lengths.copy()
+    pieces, copied = [], 0  # the other sentences' ids are copied in runs between the differing ones
+    for s in np.flatnonzero(tokens.space_split_differs).tolist():
+        split = sentences[s].split(" ")
+        lengths[s] = len(split)
+        pieces.append(tokens.ids[copied : starts[s]])
+        pieces.append(np.array(
+            [lookup[t] if t in lookup else extra.setdefault(t, tokens.vocab_size + len(extra)) for t in split],
+            dtype=np.int64,
+        ))
+        copied = starts[s] + tokens.lengths[s]
+    pieces.append(tokens.ids[copied:])
+    return lengths, np.concatenate(pieces), len(extra)
 
 
 def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """The concatenated index ranges `starts[i] .. starts[i] + lengths[i] - 1`."""
+    if len(lengths) and lengths.min() == lengths.max() == 1:
+        return starts.copy()
     indices = np.arange(int(lengths.sum()), dtype=starts.dtype)
     indices += np.repeat(starts - offsets(lengths).astype(starts.dtype), lengths)
     return indices
@@ -282,7 +296,7 @@ def _table(
         group_size=group_size,
         matched_candidate=matched_candidate,
         matched_references=matched_references,
-        matched_reference=_ranges(matched_candidate + 1, matched_references),
+        matched_reference=_ranges(matched_candidate + 1, matched_references),  # often all 1: one reference each
         num_grams=num_grams,
         singletons=windows - np.bincount(sentence, minlength=corpus.num_sentences),
     )
