@@ -8,6 +8,8 @@ import logging
 import sys
 from typing import Optional, Sequence
 
+from tqdm.contrib.logging import logging_redirect_tqdm
+
 # subcommand modules, in the order `journeydb --help` lists them
 COMMANDS = ("benchmark", "evaluate", "sample", "info", "style-tree", "export")
 
@@ -28,7 +30,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     try:
-        return int(args.func(args) or 0)
+        with logging_redirect_tqdm():  # log lines above the progress bars, not glued to them
+            return int(args.func(args) or 0)
     except (FileNotFoundError, FileExistsError, ValueError) as err:
         print(f"journeydb {args.command}: error: {err}", file=sys.stderr)
         return 2

@@ -133,9 +133,18 @@ def handle_bad(policy: OnBadRecords, stats: ReadStats, kind: str, where: str, re
     # logs the per-kind totals at the end)
     seen = stats.counts[kind]
     if seen <= WARN_LOG_LIMIT:
-        logger.warning("%s: %s; skipped", where, reason)
+        # every config reads the same annotation file: say each bad record once per process (at DEBUG after that);
+        # the counts, and each read's summary, still include it
+        if (where, reason) in _WARNED:
+            logger.debug("%s: %s; skipped (warned above)", where, reason)
+        else:
+            _WARNED.add((where, reason))
+            logger.warning("%s: %s; skipped", where, reason)
     if seen == WARN_LOG_LIMIT:
         logger.warning("further %s are counted, not logged one by one", kind)
+
+
+_WARNED: set[tuple[str, str]] = set()  # bounded: at most WARN_LOG_LIMIT records per kind and read are added
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -115,6 +115,23 @@ def test_policy_error_names_file_and_line():
         release.parse_record(_line(), "anno.jsonl:7", "error", ReadStats())
 
 
+@pytest.fixture(autouse=True)
+def fresh_warnings(monkeypatch):
+    """Each test starts with no bad record warned about yet (release warns once per record and process)."""
+    monkeypatch.setattr(release, "_WARNED", set())
+
+
+def test_same_bad_record_is_warned_once_per_process_and_counted_every_time(caplog):
+    first, second = ReadStats(), ReadStats()
+    with caplog.at_level(logging.DEBUG, logger="journeydb.release"):
+        release.parse_record(_line(), "anno.jsonl:7", "warn", first)
+        release.parse_record(_line(), "anno.jsonl:7", "warn", second)  # another config reading the same file
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "anno.jsonl:7" in warnings[0].getMessage()
+    assert any("warned above" in r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG)
+    assert first.counts == second.counts == {"malformed question": 1}
+
+
 def test_policy_warn_logs_and_counts(caplog):
     stats = ReadStats()
     with caplog.at_level(logging.WARNING, logger="journeydb.release"):
