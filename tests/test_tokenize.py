@@ -151,6 +151,20 @@ JAR_RULE_CASES = [
     ('example.edu/path x', 'example.edu/path x'),
     ('example.gov/path x', 'example.gov / path x'),
     ('example.org/path1:1 x', 'example.org/path1:1 x'),
+    # abbreviations: some keep their period in any case, some only capitalised, some only before a number
+    ('vol. X', 'vol x'),
+    ('ed. 5 x', 'ed 5 x'),
+    ('mass. x', 'mass x'),
+    ('Mass. x', 'mass. x'),
+    ('TEX. 5 x', 'tex. 5 x'),
+    ('tel. x', 'tel. x'),
+    ('art. x', 'art x'),
+    ('pixel art. 8k x', 'pixel art. 8k x'),
+    ('art.5 x', 'art. 5 x'),
+    ('ca.\t1900 x', 'ca. 1900 x'),
+    ('ca.  1900 x', 'ca 1900 x'),
+    ('No. \u00a05 x', 'no 5 x'),
+    ('No.\u00a05 x', 'no. 5 x'),
 ]
 
 
@@ -204,7 +218,8 @@ def test_java_subset_and_no_writes_in_package() -> None:
 
 def test_chunk_caches_match_the_scanner() -> None:
     """The per-chunk caches give what one scan of the whole caption gives, also where chunks see their neighbours."""
-    texts = INPUTS + ["1 1/2 inches", "call (555) 123-4567 now", "I. The end", "No. 5", "x <b c> y", "cat's 9 1/2"]
+    texts = INPUTS + ["1 1/2 inches", "call (555) 123-4567 now", "I. The end", "No. 5", "x <b c> y", "cat's 9 1/2",
+                      "fig.", "1 x", "pixel art. 8k", "ca.  1900", "Fig. 2", "x ART.", "3 art. x"]
     for index, text in enumerate(texts):
         context = texts[index + 1] if index + 1 < len(texts) else None
         text = " ".join(text.split())  # plain spaces, so ptb_tokenize sees the same text

@@ -67,18 +67,25 @@ _ALNUM = f"[{_W.replace('_', '')}]"
 _SEGMENT = f"{_ALNUM}+(?:_+{_ALNUM}+)*"  # underscores join inside a word only
 _SPACE = re.compile(rf"[\s\x00-\x1f\x7f{DROPPED_CHARS}\U00010000-\U0010ffff]+")
 
-# abbreviations that keep their period (matched lowercase); single letters and acronyms (U.S.A.) keep it too
+# abbreviations that keep their period in any case; single letters and acronyms (U.S.A.) keep it too. Measured on
+# the jar in three casings before a word and before a number: `approx.`, `ed.`, `vol.`, `viz.`, `Sat.` ... do not
 ABBREVIATIONS = frozenset(
     """
     mr mrs ms dr prof st jr sr mt ft rev gen col lt sgt capt gov sen rep pres hon messrs mme mlle
-    inc co corp ltd bros vs etc ca fig figs nos vol vols pp ed eds est approx dept univ assn ave blvd rd
-    jan feb mar apr jun jul aug sep sept oct nov dec mon tue tues wed thu thur thurs fri sat sun
-    ala ariz ark calif colo conn del fla ga ill ind kan kans ky la md mass mich minn miss mo mont neb nebr nev
-    okla ore pa penn tenn tex va vt wash wis wisc wyo cf al op cit ibid viz
+    inc co corp ltd bros vs etc est dept univ assn ave blvd rd sq tel ext
+    jan feb mar apr jun jul aug sep sept oct nov dec mon tue tues wed thu thurs fri
+    ala ariz calif colo conn fla ga ind kan kans ky md mich minn mo mont neb nev
+    okla penn tenn va vt wis wisc wyo cf al
     """.split()
 )
+# ... only with a capital first letter (`Mass.`, `MASS.`, not `mass.`)
+CAPITALISED_ABBREVIATIONS = frozenset("ark del ill la mass miss ore pa tex wash".split())
+# ... only before a number: right after the period or one white-space character later (`No. 5`, `art.5`, `ca. 1900`;
+# not `No.  5`)
+NUMBER_ABBREVIATIONS = frozenset("art ca fig figs no nos op pp".split())
 
-_ABBREVIATION = "(?i:" + "|".join(sorted(ABBREVIATIONS | {"no"}, key=len, reverse=True)) + ")"
+_ABBREVIATION = "(?:(?i:" + "|".join(sorted(ABBREVIATIONS | NUMBER_ABBREVIATIONS, key=len, reverse=True)) + ")|" + \
+    "|".join(f"[{w[0].upper()}](?i:{w[1:]})" for w in sorted(CAPITALISED_ABBREVIATIONS, key=len, reverse=True)) + ")"
 # abbreviations that do not join a following single letter (`Inc.A` gives `Inc.` `A`, but `vs.A` stays whole):
 # measured on the jar one abbreviation at a time
 FINAL_ABBREVIATIONS = frozenset(
@@ -155,7 +162,9 @@ SENTENCE_STARTERS = frozenset(
 _NT = re.compile(rf"[nN]'[tT]{L}*")
 _LETTERS = re.compile(rf"[{_L.replace('_', '')}]+")
 _PLAIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?!\S)")
-_NUMBER_NEXT = re.compile(r"\s*\d")  # `No.` keeps its period before a number only
+_NUMBER_ABBREVIATION_END = re.compile(
+    "(?i:" + "|".join(sorted(NUMBER_ABBREVIATIONS, key=len, reverse=True)) + r")\.$")
+_NUMBER_NEXT = re.compile(r"\s?\d")  # `No.` keeps its period before a number only
 
 
 def _scan(text: str, pos: int, limit: int) -> tuple[list[str], int]:
@@ -219,7 +228,7 @@ def _finish(name: str, token: str, text: str, end: int) -> list[str]:
             if start and start.group(1).lower() in SENTENCE_STARTERS:  # `I. The`: the period ends the sentence
                 return [stem, "."]
             return [token]
-        if stem.lower() == "no" and not _NUMBER_NEXT.match(text, end):
+        if stem.lower() in NUMBER_ABBREVIATIONS and not _NUMBER_NEXT.match(text, end):
             return [stem, "."]
         return [token]
     return [token]
@@ -262,7 +271,7 @@ def _word_kind(chunk: str) -> int:
         if size >= 2 and chunk[-2] in _ASCII_ALNUM and not chunk[-2].isdigit() and (
                 size == 2 or chunk[-3] not in _ASCII_ALNUM):
             return 2
-        if chunk[-3:].lower() == "no." and (size == 3 or chunk[-4] not in _ASCII_ALNUM):
+        if _NUMBER_ABBREVIATION_END.search(chunk):  # a superset of the chunks that end with one
             return 2
         return 0
     return 1 if last == ")" or last.isdecimal() else 0
