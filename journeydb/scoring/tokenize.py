@@ -96,8 +96,14 @@ FINAL_ABBREVIATIONS = frozenset(
     """.split()
 )
 _FINAL_ABBREVIATION = "(?i:" + "|".join(sorted(FINAL_ABBREVIATIONS, key=len, reverse=True)) + ")"
-_PIECE = f"[{_L.replace('_', '')}]{_ALNUM}*"  # a dotted word's parts start with a letter (`2a.b` splits)
+_LETTER = f"[{_L.replace('_', '')}]"
+_PIECE = f"{_LETTER}{_ALNUM}*"  # a dotted word's parts start with a letter (`2a.b` splits)
 _NOT_FINAL_LETTER = rf"(?!{_FINAL_ABBREVIATION}\.[A-Za-z](?!{_ALNUM}|\.{_ALNUM}))"
+FILE_EXTENSIONS = frozenset(
+    "bat bmp c class cgi cpp doc docx exe gif gz h htm html jar java jpeg jpg mov mp3 pdf php pl png ppt ps py tar "
+    "txt wav xml zip".split()
+)
+_FILE_EXTENSION = "|".join(sorted(FILE_EXTENSIONS, key=len, reverse=True))
 _URL_CHAR = r"[^\s\"()\[\]{}<>|]"
 _URL_END = r"[^\s\"()\[\]{}<>|.,!?\-]"
 _EMAIL_CHAR = r"[^\s\"(){}<>|]"
@@ -112,7 +118,8 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
         # anything between an alphanumeric start and a last character that is not `.` (`a!b@c`, `no.@@`)
         ("email", rf"<?[A-Za-z0-9](?:{_EMAIL_CHAR}*)@{_EMAIL_CHAR}*[^\s\"(){{}}<>|.]>?"),
         ("tag", r"</?[A-Za-z!][^<>\n]*>"),
-        ("phone", r"\(\d{3}\) ?\d{3}-\d{4}|\d{3} \d{3} \d{4}"),
+        # group lengths measured: `(55) 1234-56789`, `5555 123 456789012`; longer groups end the number
+        ("phone", r"\(\d{2,3}\) ?\d{3,4}-\d{3,5}|\d{2,4} \d{3,4} \d{3,9}"),
         ("fraction", r"\d+ \d+/\d+"),
         ("bracket_code", r"-(?:[lLrR][rRsScC][bB])-"),
         ("emoticon", rf"[:;=]-?[()DPdp](?=[^{_W}])|\(\^_\^\)|\^_\^"),
@@ -121,24 +128,35 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
         ("ampersand", r"[A-Z]+&(?!(?i:amp|quot|lt|gt);)[A-Z]+"),  # AT&T, R&D
         ("prefix", rf"(?i:anti)-(?![{_W}])"),
         ("word_period", rf"{_ALNUM}+\.(?=[,;:])"),  # `5.,` `abc.;` keep their period
-        # o'clock, d'Arc, l'amour, n'importe, n'tcan (not `b'clock`, `o'x`)
-        ("oclock", r"[DdLlOoNn]'[A-Za-z]{2,}|[Nn]'[Tt]"),
+        # o'clock, d'Arc, l'amour, n'importe, n'tcan (not `b'clock`, `o'x`); d', l', o' take the rest of the word
+        # (`o'clock2x`, `d'arc_x`, `o'clock-x`), n' only letters (`n'import_x` -> `n'import` `_` `x`)
+        ("oclock", rf"[DdLlOo]'[A-Za-z]{W}+(?:[-\u2010\u2011]{_SEGMENT})*"
+                   rf"|[Nn]'[A-Za-z]{{2,}}|[Nn]'[Tt]{_LETTER}*"),
+        # a word ending in a vowel or `y` joins a letter run after an apostrophe (`single'a`, `ay'all`, `éy'ab`),
+        # unless a contraction starts there (`single's`, `single'vea`; capitalised only when it is all: `ae'S`)
+        ("vowel_apostrophe", rf"{_LETTER}+[aeiouyAEIOUY]'(?![sdmtn]|ll|re|ve)"
+                             rf"(?!(?i:[sdm]|ll|re|ve)(?!{_LETTER}))[A-Za-z]{_LETTER}*"),
+        # `a,b-c`, `1,000-2`, `adog,x-ray`: ASCII letters, digits, `.` and a `,` before hyphenated ASCII parts
+        ("comma_hyphen", r"[A-Za-z0-9][A-Za-z0-9.]*,[A-Za-z0-9.,]*(?:-[A-Za-z0-9]+)+"),
         ("yall", r"[yY]'(?=[A-Za-z])"),
         # `ab.cd`, `Mr.Smith`, `ab.cd-ef`, `ab.-cd`, `Calif.-LRB`; `2.b.c` (single letters after a number)
         ("dotted", rf"{_NOT_FINAL_LETTER}{_PIECE}(?:\.{_PIECE})+(?:\.(?=[,;:])|(?:\.?-{_SEGMENT})+)?"
                    rf"|{_PIECE}\.(?:-{_SEGMENT})+|{_ALNUM}+(?:\.{_ALNUM}+)+(?:-{_SEGMENT})+"
                    rf"|{_ALNUM}+(?:\.[A-Za-z](?!{_ALNUM})){{2,}}"),
+        # a file name with one of these extensions (measured one by one) may start with a digit (`3readme.txt`)
+        ("file", rf"{_ALNUM}+(?:\.{_ALNUM}+)*\.(?i:{_FILE_EXTENSION})(?!{_ALNUM})"),
         ("path", r"[A-Za-z0-9]+(?:/[A-Za-z0-9]+)+(?:-[A-Za-z0-9]+)*"
                  rf"|[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.(?:com|org|net|edu)/{_URL_CHAR}+{_URL_END}"),
-        ("number", r"[-+]?\d*(?:[.,]\d+)+|[-+]\d+"),
-        ("time", r"\d*:\d+(?:\.\d+)?"),
+        # `.`, `,` and `:` join digit groups in any order (`2:12:1`, `1,2:3`, `:1.000.000`)
+        ("number", r"[-+]?\d*(?:[.,]\d+)+(?:[.,:]\d+)*|[-+]\d+(?:[.,:]\d+)*"),
+        ("time", r"\d*:\d+(?:[.,:]\d+)*"),
         ("abbreviation", rf"(?:{_ABBREVIATION}|[A-Za-z])\."),
         # single letters keep the final period (`U.S.A.`), other dotted words do not (`vs.U.S.A.` -> `vs.U.S.A` `.`)
         ("acronym", r"(?:[A-Za-z]\.){2,}|(?i:(?:ph|ed)\.d\.)"),
         # at the end of the file the lexer finds `'s`, `'d`, `'m`, but `'ll`, `'re`, `'ve` need one more character;
         # a non-ASCII letter after them does not join (`'sé` -> `'s` `é`)
         ("contraction", r"'(?i:s|d|m|n)(?![A-Za-z])|'(?i:ll|re|ve)(?=[^A-Za-z])"),
-        ("apostrophe_word", rf"(?i:'(?:n'|em(?![a-z])|cause(?![a-z])|\d\d+s?(?!{_ALNUM}))|'t(?=is|was))"),
+        ("apostrophe_word", rf"(?i:'(?:n'|em(?![a-z])|cause(?![a-z])|[2-9]0s|\d\d(?!\S))|'t(?=is|was))"),
         ("hashtag", rf"#[{_L}]+|@[{_W}]+"),
         ("code", r"[A-Za-z](?:#|\+\+)"),
         ("dashes", r"-{2,}"),
@@ -159,7 +177,7 @@ SENTENCE_STARTERS = frozenset(
     there these they this we what when while yet you
     """.split()
 )
-_NT = re.compile(rf"[nN]'[tT]{L}*")
+_NT = re.compile(rf"[nN]'[tT]{_LETTER}*")  # `n'tultra_hd` -> `n'tultra` `_` `hd`
 _LETTERS = re.compile(rf"[{_L.replace('_', '')}]+")
 _PLAIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?!\S)")
 _NUMBER_ABBREVIATION_END = re.compile(
@@ -194,8 +212,9 @@ def _scan(text: str, pos: int, limit: int) -> tuple[list[str], int]:
             continue
         token = text[pos:best_end]
         contraction = _NT.match(text, best_end - 1) if best_name == "word" else None
-        if contraction and len(token) > 1 and _LETTERS.fullmatch(token):
-            # `don't` -> `do n't` (letters glued after it stay with `n't`); hyphenated or digit words do not split
+        if contraction and len(token) > 1 and token.isascii() and _LETTERS.fullmatch(token):
+            # `don't` -> `do n't` (letters glued after it stay with `n't`); hyphenated, digit or non-ASCII words
+            # (`cafédon't` -> `cafédon` `'` `t`) do not split
             tokens.extend([token[:-1], contraction.group()])
             pos = contraction.end()
             continue
