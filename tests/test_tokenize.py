@@ -151,6 +151,74 @@ JAR_RULE_CASES = [
     ('example.edu/path x', 'example.edu/path x'),
     ('example.gov/path x', 'example.gov / path x'),
     ('example.org/path1:1 x', 'example.org/path1:1 x'),
+    # abbreviations: some keep their period in any case, some only capitalised, some only before a number
+    ('vol. X', 'vol x'),
+    ('ed. 5 x', 'ed 5 x'),
+    ('mass. x', 'mass x'),
+    ('Mass. x', 'mass. x'),
+    ('TEX. 5 x', 'tex. 5 x'),
+    ('tel. x', 'tel. x'),
+    ('art. x', 'art x'),
+    ('pixel art. 8k x', 'pixel art. 8k x'),
+    ('art.5 x', 'art. 5 x'),
+    ('ca.\t1900 x', 'ca. 1900 x'),
+    ('ca.  1900 x', 'ca 1900 x'),
+    ('No. \u00a05 x', 'no 5 x'),
+    ('No.\u00a05 x', 'no. 5 x'),
+    # decades: `'90s` stands alone whatever follows, `'57` only before white space; `'10s`, `'57s` lose the quote
+    ("'90sAT&T x", "'90s at&t x"),
+    ("'90s3 x", "'90s 3 x"),
+    ("'10s x", '10s x'),
+    ("'57s x", '57s x'),
+    ("'90, x", '90 x'),
+    ("'1990 x", '1990 x'),
+    # n't splits only after ASCII letters, and takes letters only
+    ("cafédon't x", 'cafédon t x'),
+    ("isn'tultra_hd x", "is n'tultra _ hd x"),
+    ("n't日本 x", "n't日本 x"),
+    # d', l', o' take the rest of the word, n' only letters
+    ("o'clock2x x", "o'clock2x x"),
+    ("o'clockbest_quality x", "o'clockbest_quality x"),
+    ("o'clock-x x", "o'clock-x x"),
+    ("o'c5 x", "o'c5 x"),
+    ("n'import_x x", "n'import _ x x"),
+    # a vowel or `y` before an apostrophe joins the letters after it, unless a contraction starts there
+    ("single'a x", "single'a x"),
+    ("single'A-B x", "single'a b x"),
+    ("ay'all x", "ay'all x"),
+    ("xbi'ab x", "xbi'ab x"),
+    ("xbc'ab x", 'xbc ab x'),
+    ("e'ab x", 'e ab x'),
+    ("single'vea x", 'single vea x'),
+    ("focuswe'Vemid x", "focuswe'vemid x"),
+    ("ae'S x", "ae 's x"),
+    ("ae'Sa x", "ae'sa x"),
+    ("single'N x", "single'n x"),
+    # a comma before hyphenated parts joins them
+    ('adog,x-ray x', 'adog,x-ray x'),
+    ('a,b-c,d x', 'a,b-c d x'),
+    ('1,000-2,000 x', '1,000-2 ,000 x'),
+    ('a_b,c-d x', 'a_b c-d x'),
+    ('cat,dog x', 'cat dog x'),
+    # `.`, `,`, `:` join digit groups in any order
+    ('2:12:1 x', '2:12:1 x'),
+    (':1.000.000 x', ':1.000.000 x'),
+    ('2:11,000 x', '2:11,000 x'),
+    ('-1:2 x', '-1:2 x'),
+    ('16:9: x', '16:9 x'),
+    # phone numbers: group lengths
+    ('(555) 123-45678K x', '-lrb-555-rrb-\u00a0123-45678 k x'),
+    ('(55) 1234-567 x', '-lrb-55-rrb-\u00a01234-567 x'),
+    ('(5555) 123-4567 x', '-lrb- 5555 -rrb- 123-4567 x'),
+    ('5555 123 4567890 x', '5555\u00a0123\u00a04567890 x'),
+    ('555 123 45678901234 x', '555\u00a0123\u00a0456789012 34 x'),
+    ('555 12345 6789 x', '555 12345 6789 x'),
+    # file names with a known extension may start with a digit
+    ('3readme.txt x', '3readme.txt x'),
+    ('2a.TXT x', '2a.txt x'),
+    ('2a.b.txt x', '2a.b.txt x'),
+    ('2a.txt.b x', '2a.txt b x'),
+    ('2a.mp4 x', '2a mp4 x'),
 ]
 
 
@@ -204,7 +272,9 @@ def test_java_subset_and_no_writes_in_package() -> None:
 
 def test_chunk_caches_match_the_scanner() -> None:
     """The per-chunk caches give what one scan of the whole caption gives, also where chunks see their neighbours."""
-    texts = INPUTS + ["1 1/2 inches", "call (555) 123-4567 now", "I. The end", "No. 5", "x <b c> y", "cat's 9 1/2"]
+    texts = INPUTS + ["1 1/2 inches", "call (555) 123-4567 now", "I. The end", "No. 5", "x <b c> y", "cat's 9 1/2",
+                      "fig.", "1 x", "pixel art. 8k", "ca.  1900", "Fig. 2", "x ART.", "3 art. x", "'90", "x '57",
+                      "'90s", "55 123 4567", "(55) 123-456", "x 5555 123 456789012 3", "o'clock2x 5 1/2 x"]
     for index, text in enumerate(texts):
         context = texts[index + 1] if index + 1 < len(texts) else None
         text = " ".join(text.split())  # plain spaces, so ptb_tokenize sees the same text
