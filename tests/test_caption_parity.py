@@ -14,6 +14,7 @@ from pycocoevalcap.cider.cider import Cider
 from pycocoevalcap.rouge.rouge import Rouge
 
 from journeydb.scoring.bleu import corpus_bleu
+from journeydb.scoring.caption import ngram_scores
 from journeydb.scoring.caption_corpus import encode_corpus, ngram_tables
 from journeydb.scoring.cider import cider_d_per_image, corpus_cider_d
 from journeydb.scoring.rouge import corpus_rouge_l, rouge_l_per_image
@@ -48,10 +49,14 @@ def toolkit_scores(candidates: list[str], references: list[list[str]]) -> tuple[
 
 
 def our_scores(candidates: list[str], references: list[list[str]]) -> tuple[list[float], list, list]:
-    corpus = encode_corpus(candidates, references)
+    scores = ngram_scores(candidates, references)  # what score_captions and the benchmark use
+    corpus = encode_corpus(candidates, references)  # and the pieces, one by one
     tables = ngram_tables(corpus)
-    scores = [*corpus_bleu(corpus, tables), corpus_rouge_l(corpus), corpus_cider_d(corpus, tables)]
-    return scores, list(rouge_l_per_image(corpus)), list(cider_d_per_image(corpus, tables))
+    pieces = [*corpus_bleu(corpus, tables), corpus_rouge_l(corpus), corpus_cider_d(corpus, tables)]
+    assert [*scores.bleu, scores.rouge_l, scores.cider] == pieces
+    assert list(scores.rouge_l_per_image) == list(rouge_l_per_image(corpus))
+    assert list(scores.cider_per_image) == list(cider_d_per_image(corpus, tables))
+    return pieces, list(scores.rouge_l_per_image), list(scores.cider_per_image)
 
 
 def assert_parity(candidates: list[str], references: list[list[str]]) -> None:

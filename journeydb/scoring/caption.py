@@ -8,19 +8,57 @@ corpus-level (CIDEr's document frequencies come from the whole corpus), so a cor
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Literal, Optional, Sequence, Union
+
+import numpy as np
 
 from .bleu import corpus_bleu
 from .caption_corpus import encode_corpus, ngram_tables
-from .cider import corpus_cider_d
+from .cider import cider_d_per_image
 from .meteor import corpus_meteor, meteor_unavailable_reason
-from .rouge import corpus_rouge_l
+from .rouge import rouge_l_per_image
 from .tokenize import tokenize_corpus
 
 logger = logging.getLogger(__name__)
 
 SCORE_KEYS = ("bleu_1", "bleu_2", "bleu_3", "bleu_4", "meteor", "rouge_l", "cider", "similarity", "num_samples")
 References = Sequence[Union[str, Sequence[str]]]
+
+
+@dataclass(frozen=True)
+class NGramScores:
+    """BLEU 1-4, ROUGE-L and CIDEr-D of a tokenised corpus, with the per-image ROUGE-L and CIDEr-D."""
+
+    bleu: list[float]  # Bleu_1 .. Bleu_4
+    rouge_l: float
+    cider: float
+    rouge_l_per_image: np.ndarray
+    cider_per_image: np.ndarray
+
+
+def ngram_scores(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> NGramScores:
+    """BLEU 1-4, ROUGE-L and CIDEr-D of PTB-tokenised predictions (one per image) against their tokenised references
+    (at least one per image), exactly as pycocoevalcap 1.2 computes them from the same tokens.
+
+    ROUGE-L needs only the encoded corpus, so it runs on a second thread while the n-gram tables are built and scored
+    (numpy releases the GIL in most of both); the numbers do not depend on it.
+    """
+    corpus = encode_corpus(predictions, references)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rouge-l") as pool:
+        rouge = pool.submit(rouge_l_per_image, corpus)
+        tables = ngram_tables(corpus)
+        bleu = corpus_bleu(corpus, tables)
+        cider = cider_d_per_image(corpus, tables)
+        rouge_per_image = rouge.result()
+    return NGramScores(
+        bleu=bleu,
+        rouge_l=float(np.mean(rouge_per_image)),
+        cider=float(np.mean(cider)),
+        rouge_l_per_image=rouge_per_image,
+        cider_per_image=cider,
+    )
 
 
 def normalize_references(predictions: Sequence[str], references: References) -> list[list[str]]:
@@ -103,9 +141,7 @@ def score_captions(
         tokenized_references.append(flat_references[start : start + len(refs)])
         start += len(refs)
 
-    corpus = encode_corpus(tokenized_predictions, tokenized_references)
-    tables = ngram_tables(corpus)
-    bleu = corpus_bleu(corpus, tables)
+    scores = ngram_scores(tokenized_predictions, tokenized_references)
     if num_samples == 1:
         logger.warning("CIDEr is 0 for a one-sample corpus: its document frequencies come from the scored corpus, "
                        "so with one sample every n-gram weight ln(N / df) is ln(1) = 0")
@@ -126,13 +162,13 @@ def score_captions(
         similarity = corpus_similarity(list(predictions), reference_lists, model, batch_size, device)
 
     return {
-        "bleu_1": bleu[0],
-        "bleu_2": bleu[1],
-        "bleu_3": bleu[2],
-        "bleu_4": bleu[3],
+        "bleu_1": scores.bleu[0],
+        "bleu_2": scores.bleu[1],
+        "bleu_3": scores.bleu[2],
+        "bleu_4": scores.bleu[3],
         "meteor": meteor_score,
-        "rouge_l": corpus_rouge_l(corpus),
-        "cider": corpus_cider_d(corpus, tables),
+        "rouge_l": scores.rouge_l,
+        "cider": scores.cider,
         "similarity": similarity,
         "num_samples": num_samples,
     }

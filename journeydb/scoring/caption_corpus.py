@@ -196,21 +196,15 @@ def ngram_tables(corpus: CaptionCorpus, max_order: int = MAX_ORDER) -> list[NGra
     vocab = max(corpus.vocab_size, 1)
     position_bits = max(int(total - 1).bit_length(), 1)
 
-    # order 1: the positions of repeated tokens, sorted by (token, position)
-    repeated_token = np.bincount(tokens, minlength=vocab) > 1
-    if vocab <= 1 << 16:
-        ordering = np.argsort(tokens.astype(np.uint16), kind="stable")  # a radix sort
-    else:
-        ordering = np.argsort(tokens, kind="stable")
-    positions = ordering[repeated_token[tokens[ordering]]].astype(itype)
-    del ordering
-    keys = tokens[positions]
+    positions = np.arange(total, dtype=itype)  # order 1: every position, keyed by its token
+    keys = tokens.astype(np.uint64)
+    key_space = vocab  # keys are below this
     tables = []
     for order in range(1, max_order + 1):
         if order > 1:
-            # extend each repeated (n-1)-gram by its next token, then sort by (n-gram, position). An n-gram can
-            # repeat only where the (n-1)-gram one position later repeats too; `following` is the token `order - 1`
-            # after each position, or -1 where there is none or that test fails (shifted slices, then one gather)
+            # extend each repeated (n-1)-gram by its next token. An n-gram can repeat only where the (n-1)-gram one
+            # position later repeats too; `following` is the token `order - 1` after each position, or -1 where
+            # there is none or that test fails (shifted slices, then one gather)
             later_repeats = np.zeros(total + 1, dtype=bool)
             later_repeats[positions] = True
             span = max(total - order + 1, 0)
@@ -227,29 +221,18 @@ def ngram_tables(corpus: CaptionCorpus, max_order: int = MAX_ORDER) -> list[NGra
             keys *= np.uint64(vocab)
             keys += following[has_next].astype(np.uint64)
             del has_next, following
-            if num_grams * vocab <= 1 << (64 - position_bits):
-                # one value sort of (n-gram << bits | position): stable by construction, and much faster than a
-                # stable argsort plus two gathers
-                keys <<= np.uint64(position_bits)
-                keys |= positions.astype(np.uint64)
-                keys.sort()
-                positions = (keys & np.uint64((1 << position_bits) - 1)).astype(itype)
-                keys >>= np.uint64(position_bits)
-            else:
-                ordering = np.argsort(keys, kind="stable")
-                positions = positions[ordering]
-                keys = keys[ordering]
-                del ordering
+            key_space = num_grams * vocab
+        positions, keys = _sort_by_key(positions, keys, key_space, position_bits)
         new_gram = np.empty(len(keys), dtype=bool)
         new_gram[:1] = True
         np.not_equal(keys[1:], keys[:-1], out=new_gram[1:])
         del keys
-        if order > 1:  # drop the n-grams seen once (order 1 kept only repeated tokens already)
-            run_first = np.flatnonzero(new_gram)
-            run_size = np.diff(run_first, append=len(new_gram))
-            repeated = np.repeat(run_size > 1, run_size)
-            positions, new_gram = positions[repeated], new_gram[repeated]
-            del run_first, run_size, repeated
+        # drop the n-grams seen once
+        run_first = np.flatnonzero(new_gram)
+        run_size = np.diff(run_first, append=len(new_gram))
+        repeated = np.repeat(run_size > 1, run_size)
+        positions, new_gram = positions[repeated], new_gram[repeated]
+        del run_first, run_size, repeated
         gram = np.cumsum(new_gram, dtype=itype)
         gram -= 1
         num_grams = int(gram[-1]) + 1 if len(gram) else 0
@@ -257,6 +240,23 @@ def ngram_tables(corpus: CaptionCorpus, max_order: int = MAX_ORDER) -> list[NGra
             _table(corpus, order, sentence_of_token[positions], sentence_image, gram, new_gram, max(num_grams, 1))
         )
     return tables
+
+
+def _sort_by_key(
+    positions: np.ndarray, keys: np.ndarray, key_space: int, position_bits: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """`positions` and `keys` (uint64, below `key_space`) ordered by (key, position)."""
+    if key_space <= 1 << (64 - position_bits):
+        # one value sort of (key << bits | position): stable by construction, and much faster than a stable argsort
+        # plus two gathers
+        packed = keys << np.uint64(position_bits)
+        packed |= positions.astype(np.uint64)
+        packed.sort()
+        sorted_positions = (packed & np.uint64((1 << position_bits) - 1)).astype(positions.dtype)
+        packed >>= np.uint64(position_bits)
+        return sorted_positions, packed
+    ordering = np.argsort(keys, kind="stable")
+    return positions[ordering], keys[ordering]
 
 
 def _table(
@@ -282,7 +282,8 @@ def _table(
     group_starts = np.flatnonzero(new_group[entry_first])  # group starts are entry starts
     group_size = _run_lengths(group_starts, len(entry_first))
     group_candidate = corpus.is_candidate[entry_sentence[group_starts]]
-    matched = group_candidate & (group_size > 1)
+    # integer indices: a boolean mask this sparse and irregular makes numpy's masked gathers branch-bound
+    matched = np.flatnonzero(group_candidate & (group_size > 1))
     matched_candidate = group_starts[matched]
     matched_references = group_size[matched] - 1
     windows = np.maximum(corpus.lengths - order + 1, 0)

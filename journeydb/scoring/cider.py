@@ -32,7 +32,7 @@ def cider_d_per_image(corpus: CaptionCorpus, tables: list[NGramTable], sigma: fl
     for n, table in enumerate(tables):
         # df: images whose references hold the n-gram = (n-gram, image) groups with a reference entry
         has_reference = table.group_size > table.group_candidate
-        df = np.bincount(table.gram[table.group_starts[has_reference]], minlength=table.num_grams)
+        df = np.bincount(table.gram[table.group_starts[np.flatnonzero(has_reference)]], minlength=table.num_grams)
         idf = ref_len - np.log(np.maximum(1.0, df.astype(np.float64)))
         weight = table.count.astype(np.float64) * idf[table.gram]
         # an n-gram found once in the corpus has tf = 1 and df <= 1: weight ln N, and no partner to match
