@@ -42,6 +42,27 @@ def test_add_batch_equals_one_call(metric):
     assert metric.compute(**FAST) == metric.compute(predictions=PREDICTIONS, references=REFERENCES, **FAST)
 
 
+def test_two_process_run_equals_one_call(two_processes, tmp_path):
+    # CIDEr's document frequencies are corpus-wide: evaluate gathers every process's inputs and process 0 scores them
+    import json
+    import random
+
+    from conftest import isolated_env
+
+    rng = random.Random(0)
+    words = "a cat dog on red mat old man oil painting neon city night rain 8k --ar 16:9 (portrait)".split()
+    predictions = [" ".join(rng.choices(words, k=rng.randint(0, 9))) for _ in range(23)]
+    references = [[" ".join(rng.choices(words, k=rng.randint(1, 12))) for _ in range(rng.randint(1, 3))]
+                  for _ in range(23)]
+    data = tmp_path / "data.json"
+    data.write_text(json.dumps({"predictions": predictions, "references": references}))
+    out = tmp_path / "scores.json"
+    done = two_processes([str(Path(__file__).parent / "prompt_inversion_worker.py"), str(METRIC_DIR),
+                          str(tmp_path / "evaluate-cache"), str(data), str(out)], isolated_env(tmp_path))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(out.read_text()) == score_captions(predictions, references, **FAST)
+
+
 def test_bad_input_raises_through_the_module(metric):
     # evaluate checks lengths and formats itself; the contents reach score_captions
     with pytest.raises(ValueError):
