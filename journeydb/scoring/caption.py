@@ -95,6 +95,12 @@ def normalize_references(predictions: Sequence[str], references: References) -> 
     return normalized
 
 
+def check_caption_inputs(predictions: Any, references: Any) -> tuple[Any, Any]:
+    """`normalize_references`'s checks, returning the inputs unchanged (for the evaluate module's own encoding)."""
+    normalize_references(predictions, references)
+    return predictions, references
+
+
 def score_captions(
     predictions: Sequence[str],
     references: References,

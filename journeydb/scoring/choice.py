@@ -162,6 +162,26 @@ def reference_letter(reference: Any, options: Optional[Sequence[str]], index: in
         raise ValueError(f"reference at index {index}: {err}") from None
 
 
+def check_choice_inputs(predictions: Any, references: Any) -> tuple[list[str], list[str]]:
+    """Replies (a string, or None for no answer) and gold answers (strings), one each per question. A None reply
+    comes back as "" (no rule resolves it either: it scores the same), which evaluate's string feature accepts.
+
+    Raises:
+        TypeError: a column is not a sequence, or an item has the wrong type (its index is named).
+        ValueError: the columns differ in length.
+    """
+    predictions, references = _as_list(predictions, "predictions"), _as_list(references, "references")
+    if len(predictions) != len(references):
+        raise ValueError(f"{len(predictions)} predictions but {len(references)} references")
+    for i, prediction in enumerate(predictions):
+        if prediction is not None and not isinstance(prediction, str):
+            raise TypeError(f"predictions[{i}] is {type(prediction).__name__}, not a string")
+    for i, reference in enumerate(references):
+        if not isinstance(reference, str):
+            raise TypeError(f"references[{i}] is {type(reference).__name__}, not a string")
+    return ["" if p is None else p for p in predictions], references
+
+
 def score_choices(
     predictions: Sequence[Optional[str]],
     references: Sequence[str],

@@ -87,6 +87,20 @@ def check_references(
     return checked
 
 
+def check_qas_inputs(predictions: Any, references: Any) -> tuple[list[str], list[list[dict]]]:
+    """Predicted prompts (strings) and their images' question lists, one each per image; the question lists come
+    back canonical (`check_references`)."""
+    if not _is_sequence(predictions):
+        raise TypeError(f"predictions must be a list (one prompt per image), got {type(predictions).__name__}")
+    for i, prediction in enumerate(predictions):
+        if not isinstance(prediction, str):
+            raise TypeError(f"predictions[{i}] is {type(prediction).__name__}, not a string")
+    checked = check_references(references, require_answers=True)
+    if len(predictions) != len(checked):
+        raise ValueError(f"{len(predictions)} predictions but {len(checked)} references")
+    return list(predictions), checked
+
+
 def is_valid_letter(answer: Any) -> bool:
     """Whether a judge's answer is one letter "A"-"D" (surrounding whitespace ignored, case not)."""
     return isinstance(answer, str) and answer.strip() in ANSWER_LETTERS

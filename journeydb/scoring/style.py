@@ -173,6 +173,15 @@ def _cutoffs(k: Union[int, Sequence[int]]) -> list[int]:
     return sorted(set(values))
 
 
+def check_style_inputs(predictions: Any, references: Any) -> tuple[Any, Any]:
+    """Ranked phrase lists and gold phrase lists, one each per image (the error names the first bad index)."""
+    _check_phrase_lists(predictions, "predictions")
+    _check_phrase_lists(references, "references")
+    if len(predictions) != len(references):
+        raise ValueError(f"{len(predictions)} predictions but {len(references)} references")
+    return predictions, references
+
+
 def _check_phrase_lists(lists: Any, name: str) -> None:
     """`lists` is a sequence of sequences of strings; the error names the first bad index."""
     if isinstance(lists, (str, bytes)) or not isinstance(lists, Sequence):

@@ -11,7 +11,8 @@ import datasets
 import evaluate
 
 from journeydb.citation import JOURNEYDB_CITATION
-from journeydb.scoring.choice import score_choices
+from journeydb.metric_inputs import CheckedInputs
+from journeydb.scoring.choice import check_choice_inputs, score_choices
 
 _CITATION = JOURNEYDB_CITATION
 
@@ -50,7 +51,9 @@ Examples:
 
 
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
-class McVqaAcc(evaluate.Metric):
+class McVqaAcc(CheckedInputs, evaluate.Metric):
+    check_inputs = staticmethod(check_choice_inputs)
+
     def _info(self) -> evaluate.MetricInfo:
         return evaluate.MetricInfo(
             description=_DESCRIPTION,

@@ -12,7 +12,8 @@ import datasets
 import evaluate
 
 from journeydb.citation import JOURNEYDB_CITATION
-from journeydb.scoring.caption import score_captions
+from journeydb.metric_inputs import CheckedInputs
+from journeydb.scoring.caption import check_caption_inputs, score_captions
 
 _CITATION = JOURNEYDB_CITATION + """\
 @article{chen2015microsoft,
@@ -65,7 +66,9 @@ Examples:
 
 
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
-class PromptInversion(evaluate.Metric):
+class PromptInversion(CheckedInputs, evaluate.Metric):
+    check_inputs = staticmethod(check_caption_inputs)
+
     def _info(self) -> evaluate.MetricInfo:
         return evaluate.MetricInfo(
             description=_DESCRIPTION,

@@ -8,7 +8,8 @@ import evaluate
 
 from journeydb.citation import JOURNEYDB_CITATION
 from journeydb.models.llm_judge import compute_qas
-from journeydb.scoring.qas import check_references
+from journeydb.metric_inputs import CheckedInputs
+from journeydb.scoring.qas import check_qas_inputs
 
 _CITATION = JOURNEYDB_CITATION
 
@@ -64,7 +65,7 @@ _QUESTION = {
 
 
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
-class Qas(evaluate.Metric):
+class Qas(CheckedInputs, evaluate.Metric):
     def _info(self):
         return evaluate.MetricInfo(
             description=_DESCRIPTION,
@@ -76,20 +77,9 @@ class Qas(evaluate.Metric):
             reference_urls=["https://arxiv.org/abs/2307.00716", "https://journeydb.github.io"],
         )
 
-    # evaluate's encoder wants every question dict to have exactly the declared keys: check and canonicalise first,
-    # so that rows of the `vqa` config and hand-written questions (no `question_id`) are both accepted, and a bad
-    # question is reported by its index instead of as an Arrow error.
-    def add_batch(self, *, predictions=None, references=None, **kwargs):
-        """Adds a batch of predicted prompts and their images' question lists (checked first)."""
-        if references is not None:
-            references = check_references(references, require_answers=True)
-        super().add_batch(predictions=predictions, references=references, **kwargs)
-
-    def add(self, *, prediction=None, reference=None, **kwargs):
-        """Adds one predicted prompt and its image's question list (checked first)."""
-        if reference is not None:
-            reference = check_references([reference], require_answers=True)[0]
-        super().add(prediction=prediction, reference=reference, **kwargs)
+    # evaluate's encoder wants every question dict to have exactly the declared keys: the check canonicalises them,
+    # so rows of the `vqa` config and hand-written questions (no `question_id`) are both accepted
+    check_inputs = staticmethod(check_qas_inputs)
 
     def _compute(self, predictions, references, model=None, batch_size=32):
         if model is None:

@@ -9,7 +9,8 @@ import datasets
 import evaluate
 
 from journeydb.citation import JOURNEYDB_CITATION
-from journeydb.scoring.style import style_recall
+from journeydb.metric_inputs import CheckedInputs
+from journeydb.scoring.style import check_style_inputs, style_recall
 
 _CITATION = JOURNEYDB_CITATION
 
@@ -61,7 +62,9 @@ Examples:
 
 
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
-class StyleRecall(evaluate.Metric):
+class StyleRecall(CheckedInputs, evaluate.Metric):
+    check_inputs = staticmethod(check_style_inputs)
+
     def _info(self) -> evaluate.MetricInfo:
         return evaluate.MetricInfo(
             description=_DESCRIPTION,
