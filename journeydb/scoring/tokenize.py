@@ -57,7 +57,7 @@ PTB_DROPPED_TOKENS = frozenset(
 )
 JAR_NAME = "stanford-corenlp-3.4.1.jar"
 _LINE_BREAKS = re.compile("[\r\x0b\x0c\u2028\u2029]")
-_SINGLE_QUOTES = str.maketrans("\x91\x92\u2018\u2019\u201b", "'" * 5, "\u00ad")  # and drop soft hyphens
+_SINGLE_QUOTES = str.maketrans("", "", "\u00ad")  # drop soft hyphens
 
 # --- character classes ------------------------------------------------------------------------------------------
 _W = "A-Za-z0-9_" + WORD_CHARS  # joins a word
@@ -107,6 +107,16 @@ _FILE_EXTENSION = "|".join(sorted(FILE_EXTENSIONS, key=len, reverse=True))
 _URL_CHAR = r"[^\s\"()\[\]{}<>|]"
 _URL_END = r"[^\s\"()\[\]{}<>|.,!?\-]"
 _EMAIL_CHAR = r"[^\s\"(){}<>|]"
+# curly single quotes: the right ones (U+2019, cp1252 0x92) act as apostrophes in contractions too, the left ones
+# (U+2018, U+201B, 0x91) only inside words (`o‘clock`, `single‘a`, `don‘t`); `‹` `›` never do
+_RIGHT_QUOTES = "\u2019\x92"
+_APOSTROPHES = "'" + _RIGHT_QUOTES + "\u2018\u201b\x91"
+A, RQ = f"[{_APOSTROPHES}]", f"[{_RIGHT_QUOTES}]"
+# two quote characters glued together make one token, each spelt as a PTB quote (`»“` -> `''``)
+_QUOTE_SPELLING = {"`": "`", "\u2018": "`", "\u201b": "`", "\u2039": "`", "\x91": "`", "\u2019": "'", "\u203a": "'",
+                   "\x92": "'", "\u201c": "``", "\u00ab": "``", "\x93": "``", "\u201d": "''", "\u00bb": "''",
+                   "\x94": "''", "\u201a": "\u201a", "\u201e": "\u201e", "\u201f": "\u201f"}
+_QUOTE = "[" + "".join(_QUOTE_SPELLING) + "]"
 
 # one (name, pattern) per token shape; at each position the longest match wins, the first listed on ties
 _RULES: list[tuple[str, re.Pattern[str]]] = [
@@ -130,15 +140,15 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
         ("word_period", rf"{_ALNUM}+\.(?=[,;:])"),  # `5.,` `abc.;` keep their period
         # o'clock, d'Arc, l'amour, n'importe, n'tcan (not `b'clock`, `o'x`); d', l', o' take the rest of the word
         # (`o'clock2x`, `d'arc_x`, `o'clock-x`), n' only letters (`n'import_x` -> `n'import` `_` `x`)
-        ("oclock", rf"[DdLlOo]'[A-Za-z]{W}+(?:[-\u2010\u2011]{_SEGMENT})*"
-                   rf"|[Nn]'[A-Za-z]{{2,}}|[Nn]'[Tt]{_LETTER}*"),
+        ("oclock", rf"[DdLlOo]{A}[A-Za-z]{W}+(?:[-\u2010\u2011]{_SEGMENT})*"
+                   rf"|[Nn]{A}[A-Za-z]{{2,}}|[Nn]{A}[Tt]{_LETTER}*"),
         # a word ending in a vowel or `y` joins a letter run after an apostrophe (`single'a`, `ay'all`, `éy'ab`),
         # unless a contraction starts there (`single's`, `single'vea`; capitalised only when it is all: `ae'S`)
-        ("vowel_apostrophe", rf"{_LETTER}+[aeiouyAEIOUY]'(?![sdmtn]|ll|re|ve)"
+        ("vowel_apostrophe", rf"{_LETTER}+[aeiouyAEIOUY]{A}(?![sdmtn]|ll|re|ve)"
                              rf"(?!(?i:[sdm]|ll|re|ve)(?!{_LETTER}))[A-Za-z]{_LETTER}*"),
         # `a,b-c`, `1,000-2`, `adog,x-ray`: ASCII letters, digits, `.` and a `,` before hyphenated ASCII parts
         ("comma_hyphen", r"[A-Za-z0-9][A-Za-z0-9.]*,[A-Za-z0-9.,]*(?:-[A-Za-z0-9]+)+"),
-        ("yall", r"[yY]'(?=[A-Za-z])"),
+        ("yall", rf"[yY]['{_RIGHT_QUOTES}](?=[A-Za-z])"),
         # `ab.cd`, `Mr.Smith`, `ab.cd-ef`, `ab.-cd`, `Calif.-LRB`; `2.b.c` (single letters after a number)
         ("dotted", rf"{_NOT_FINAL_LETTER}{_PIECE}(?:\.{_PIECE})+(?:\.(?=[,;:])|(?:\.?-{_SEGMENT})+)?"
                    rf"|{_PIECE}\.(?:-{_SEGMENT})+|{_ALNUM}+(?:\.{_ALNUM}+)+(?:-{_SEGMENT})+"
@@ -156,7 +166,11 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
         # at the end of the file the lexer finds `'s`, `'d`, `'m`, but `'ll`, `'re`, `'ve` need one more character;
         # a non-ASCII letter after them does not join (`'sé` -> `'s` `é`)
         ("contraction", r"'(?i:s|d|m|n)(?![A-Za-z])|'(?i:ll|re|ve)(?=[^A-Za-z])"),
-        ("apostrophe_word", rf"(?i:'(?:n'|em(?![a-z])|cause(?![a-z])|[2-9]0s|\d\d(?!\S))|'t(?=is|was))"),
+        ("apostrophe_word", rf"(?i:'(?:n'|em(?![a-z])|cause(?![a-z])|[2-9]0s|\d\d(?!\S))|'t(?=is|was))"
+                            rf"|{RQ}(?:(?i:n{RQ}|n|em|cause|[2-9]0s)|\d\d(?!\S))"),
+        # after a curly right quote the contractions need no break after them (`cat’sa` -> `cat` `'s` `a`)
+        ("curly_contraction", rf"{RQ}(?i:s|d|m|ll|re|ve)"),
+        ("quotes", f"{_QUOTE}{_QUOTE}"),
         ("hashtag", rf"#[{_L}]+|@[{_W}]+"),
         ("code", r"[A-Za-z](?:#|\+\+)"),
         ("dashes", r"-{2,}"),
@@ -177,7 +191,7 @@ SENTENCE_STARTERS = frozenset(
     there these they this we what when while yet you
     """.split()
 )
-_NT = re.compile(rf"[nN]'[tT]{_LETTER}*")  # `n'tultra_hd` -> `n'tultra` `_` `hd`
+_NT = re.compile(rf"[nN]{A}[tT]{_LETTER}*")  # `n'tultra_hd` -> `n'tultra` `_` `hd`
 _LETTERS = re.compile(rf"[{_L.replace('_', '')}]+")
 _PLAIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?!\S)")
 _NUMBER_ABBREVIATION_END = re.compile(
@@ -215,7 +229,10 @@ def _scan(text: str, pos: int, limit: int) -> tuple[list[str], int]:
         if contraction and len(token) > 1 and token.isascii() and _LETTERS.fullmatch(token):
             # `don't` -> `do n't` (letters glued after it stay with `n't`); hyphenated, digit or non-ASCII words
             # (`cafédon't` -> `cafédon` `'` `t`) do not split
-            tokens.extend([token[:-1], contraction.group()])
+            nt = contraction.group()
+            if len(nt) == 3:  # a bare `n’t` is spelt `n't`, `n‘t` `n`t`
+                nt = nt[0] + _QUOTE_SPELLING.get(nt[1], nt[1]) + nt[2]
+            tokens.extend([token[:-1], nt])
             pos = contraction.end()
             continue
         tokens.extend(_finish(best_name, token, text, best_end))
@@ -232,6 +249,10 @@ def _finish(name: str, token: str, text: str, end: int) -> list[str]:
         return [token]
     if name in ("phone", "fraction", "tag"):
         return [token.replace("(", "-lrb-").replace(")", "-rrb-").replace(" ", "\u00a0")]
+    if name == "curly_contraction":
+        return ["'" + token[1:]]
+    if name == "quotes":
+        return ["".join(_QUOTE_SPELLING[char] for char in token)]
     if name == "emoticon":
         return [token.replace("(", "-lrb-").replace(")", "-rrb-")]
     if name == "entity":
