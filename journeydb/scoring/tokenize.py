@@ -57,7 +57,10 @@ PTB_DROPPED_TOKENS = frozenset(
 )
 JAR_NAME = "stanford-corenlp-3.4.1.jar"
 _LINE_BREAKS = re.compile("[\r\x0b\x0c\u2028\u2029]")
-_SINGLE_QUOTES = str.maketrans("", "", "\u00ad")  # drop soft hyphens
+# the soft hyphen U+00AD joins words, numbers and dotted words and is then left out of them (`soft\u00adhyphen` ->
+# `softhyphen`), stays in e-mail addresses, http URLs, hashtags and file names, and ends slash words (`a/b\u00adc`)
+_SOFT_HYPHEN = "\u00ad"
+_KEEPS_SOFT_HYPHEN = frozenset(["email", "hashtag", "file"])
 
 # --- character classes ------------------------------------------------------------------------------------------
 _W = "A-Za-z0-9_" + WORD_CHARS  # joins a word
@@ -65,6 +68,7 @@ _L = "A-Za-z_" + WORD_CHARS  # joins a dotted word (no ASCII digits)
 W, L = f"[{_W}]", f"[{_L}]"
 _ALNUM = f"[{_W.replace('_', '')}]"
 _SEGMENT = f"{_ALNUM}+(?:_+{_ALNUM}+)*"  # underscores join inside a word only
+_WORD_SEGMENT = f"[{_W.replace('_', '')}\u00ad]+(?:(?<!\u00ad)_+{_ALNUM}+)*"  # `ab\u00ad_cd` -> `ab` `_` `cd`
 _SPACE = re.compile(rf"[\s\x00-\x1f\x7f{DROPPED_CHARS}\U00010000-\U0010ffff]+")
 
 # abbreviations that keep their period in any case; single letters and acronyms (U.S.A.) keep it too. Measured on
@@ -97,7 +101,7 @@ FINAL_ABBREVIATIONS = frozenset(
 )
 _FINAL_ABBREVIATION = "(?i:" + "|".join(sorted(FINAL_ABBREVIATIONS, key=len, reverse=True)) + ")"
 _LETTER = f"[{_L.replace('_', '')}]"
-_PIECE = f"{_LETTER}{_ALNUM}*"  # a dotted word's parts start with a letter (`2a.b` splits)
+_PIECE = f"{_LETTER}[{_W.replace('_', '')}{_SOFT_HYPHEN}]*"  # a dotted word's parts start with a letter (`2a.b` splits)
 _NOT_FINAL_LETTER = rf"(?!{_FINAL_ABBREVIATION}\.[A-Za-z](?!{_ALNUM}|\.{_ALNUM}))"
 FILE_EXTENSIONS = frozenset(
     "bat bmp c class cgi cpp doc docx exe gif gz h htm html jar java jpeg jpg mov mp3 pdf php pl png ppt ps py tar "
@@ -133,7 +137,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
         ("fraction", r"\d+ \d+/\d+"),
         ("bracket_code", r"-(?:[lLrR][rRsScC][bB])-"),
         ("emoticon", rf"[:;=]-?[()DPdp](?=[^{_W}])|\(\^_\^\)|\^_\^"),
-        ("word", rf"{_SEGMENT}(?:[-\u2010\u2011]{_SEGMENT})*"),
+        ("word", rf"{_WORD_SEGMENT}(?:[-\u2010\u2011]{_WORD_SEGMENT})*"),
         ("exclaimed", rf"{_SEGMENT}(?:[!?]{_SEGMENT})+"),  # `a!b`, `x?y`
         ("ampersand", r"[A-Z]+&(?!(?i:amp|quot|lt|gt);)[A-Z]+"),  # AT&T, R&D
         ("prefix", rf"(?i:anti)-(?![{_W}])"),
@@ -154,7 +158,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
                    rf"|{_PIECE}\.(?:-{_SEGMENT})+|{_ALNUM}+(?:\.{_ALNUM}+)+(?:-{_SEGMENT})+"
                    rf"|{_ALNUM}+(?:\.[A-Za-z](?!{_ALNUM})){{2,}}"),
         # a file name with one of these extensions (measured one by one) may start with a digit (`3readme.txt`)
-        ("file", rf"{_ALNUM}+(?:\.{_ALNUM}+)*\.(?i:{_FILE_EXTENSION})(?!{_ALNUM})"),
+        ("file", rf"[{_W.replace('_', '')}\u00ad]+(?:\.{_ALNUM}+)*\.(?i:{_FILE_EXTENSION})(?!{_ALNUM})"),
         ("path", r"[A-Za-z0-9]+(?:/[A-Za-z0-9]+)+(?:-[A-Za-z0-9]+)*"
                  rf"|[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.(?:com|org|net|edu)/{_URL_CHAR}+{_URL_END}"),
         # `.`, `,` and `:` join digit groups in any order (`2:12:1`, `1,2:3`, `:1.000.000`)
@@ -171,7 +175,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
         # after a curly right quote the contractions need no break after them (`cat’sa` -> `cat` `'s` `a`)
         ("curly_contraction", rf"{RQ}(?i:s|d|m|ll|re|ve)"),
         ("quotes", f"{_QUOTE}{_QUOTE}"),
-        ("hashtag", rf"#[{_L}]+|@[{_W}]+"),
+        ("hashtag", rf"#[{_L}\u00ad]+|@[{_W}]+"),
         ("code", r"[A-Za-z](?:#|\+\+)"),
         ("dashes", r"-{2,}"),
         ("dots", r"\.{2,}"),
@@ -180,6 +184,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
         ("entity", r"&(?i:amp|lt|gt);|&quot;|&(?i:quot);"),
     ]
 ]
+_FILE = dict(_RULES)["file"]
 _ENTITIES = {"&amp;": "&", "&quot;": "''", "&lt;": "<", "&gt;": ">"}
 _BRACKETS = {"(": "-lrb-", ")": "-rrb-", "[": "-lsb-", "]": "-rsb-", "{": "-lcb-", "}": "-rcb-", '"': "''"}
 _SPLIT_WORDS = {"cannot": 3, "gonna": 3, "wanna": 3, "gotta": 3, "gimme": 3, "lemme": 3}
@@ -226,6 +231,12 @@ def _scan(text: str, pos: int, limit: int) -> tuple[list[str], int]:
             continue
         token = text[pos:best_end]
         contraction = _NT.match(text, best_end - 1) if best_name == "word" else None
+        if _SOFT_HYPHEN in token and best_name not in _KEEPS_SOFT_HYPHEN and not (
+                best_name == "url" and token[0] in "hH") and not _FILE.fullmatch(token):
+            token = token.replace(_SOFT_HYPHEN, "")
+            if not token:
+                pos = best_end
+                continue
         if contraction and len(token) > 1 and token.isascii() and _LETTERS.fullmatch(token):
             # `don't` -> `do n't` (letters glued after it stay with `n't`); hyphenated, digit or non-ASCII words
             # (`cafédon't` -> `cafédon` `'` `t`) do not split
@@ -344,7 +355,6 @@ def _tokens(text: str, right_context: str | None) -> list[str]:
     cached (`_fast_tokens`); the others go through the chunk-by-chunk scan below, which caches the chunks that
     cannot depend on their neighbours and scans the rest in place.
     """
-    text = text.translate(_SINGLE_QUOTES)
     if right_context is not None:
         fast = _fast_tokens(text)
         if fast is not None:
