@@ -239,6 +239,13 @@ JAR_RULE_CASES = [
     ("a\u00adb/c x", "ab / c x"),
     ("soft\u00adhypheny'all x", "softhypheny all x"),
     ("\u00ad\u00ad x", "x"),
+    # slash words: ASCII parts joined by hyphens and at most two slashes
+    ("a/b/c/d x", "a/b/c / d x"),
+    ("12/25/2023n/a x", "12/25/2023n / a x"),
+    ("co-opw/o x", "co-opw/o x"),
+    ("a/b-c/d x", "a/b-c/d x"),
+    ("a-b-c/d/e/f x", "a-b-c/d/e / f x"),
+    ("a_b/c x", "a_b / c x"),
     # a comma before hyphenated parts joins them
     ('adog,x-ray x', 'adog,x-ray x'),
     ('a,b-c,d x', 'a,b-c d x'),
