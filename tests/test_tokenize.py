@@ -246,6 +246,12 @@ JAR_RULE_CASES = [
     ("a/b-c/d x", "a/b-c/d x"),
     ("a-b-c/d/e/f x", "a-b-c/d/e / f x"),
     ("a_b/c x", "a_b / c x"),
+    ("a-b1/c x", "a-b1 / c x"),
+    ("a-1/2 x", "a-1 / 2 x"),
+    ("a-b/c-1 x", "a-b/c -1 x"),
+    ("1-a/b x", "1-a/b x"),
+    ("a/b-c1 x", "a/b-c 1 x"),
+    ("a/b/c-1 x", "a/b/c -1 x"),
     # a comma before hyphenated parts joins them
     ('adog,x-ray x', 'adog,x-ray x'),
     ('a,b-c,d x', 'a,b-c d x'),

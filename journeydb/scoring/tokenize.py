@@ -159,8 +159,10 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
                    rf"|{_ALNUM}+(?:\.[A-Za-z](?!{_ALNUM})){{2,}}"),
         # a file name with one of these extensions (measured one by one) may start with a digit (`3readme.txt`)
         ("file", rf"[{_W.replace('_', '')}\u00ad]+(?:\.{_ALNUM}+)*\.(?i:{_FILE_EXTENSION})(?!{_ALNUM})"),
-        # slash words: ASCII parts joined by `-` and at most two `/` (`co-opw/o`, `a/b-c/d`; `1/2/3/4` -> `1/2/3` `/` `4`)
-        ("path", r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*(?:/[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*){1,2}"
+        # slash words: ASCII parts, at most two `/` (`1/2/3/4` -> `1/2/3` `/` `4`); with hyphens before the first
+        # slash, the hyphenated parts are letters only (`co-opw/o`, but `a-b1/c` -> `a-b1` `/` `c`)
+        ("path", r"[A-Za-z0-9]+(?:/[A-Za-z0-9]+(?:-[A-Za-z]+)*){1,2}"
+                 r"|[A-Za-z0-9]+(?:-[A-Za-z]+)+(?:/[A-Za-z0-9]+(?:-[A-Za-z]+)*){1,2}"
                  rf"|[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.(?:com|org|net|edu)/{_URL_CHAR}+{_URL_END}"),
         # `.`, `,` and `:` join digit groups in any order (`2:12:1`, `1,2:3`, `:1.000.000`)
         ("number", r"[-+]?\d*(?:[.,]\d+)+(?:[.,:]\d+)*|[-+]\d+(?:[.,:]\d+)*"),
