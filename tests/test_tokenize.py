@@ -332,7 +332,8 @@ def test_chunk_caches_match_the_scanner() -> None:
     """The per-chunk caches give what one scan of the whole caption gives, also where chunks see their neighbours."""
     texts = INPUTS + ["1 1/2 inches", "call (555) 123-4567 now", "I. The end", "No. 5", "x <b c> y", "cat's 9 1/2",
                       "fig.", "1 x", "pixel art. 8k", "ca.  1900", "Fig. 2", "x ART.", "3 art. x", "'90", "x '57",
-                      "'90s", "55 123 4567", "(55) 123-456", "x 5555 123 456789012 3", "o'clock2x 5 1/2 x"]
+                      "'90s", "55 123 4567", "(55) 123-456", "x 5555 123 456789012 3", "o'clock2x 5 1/2 x",
+                      "Van Gogh’s ‘smart’self”“x", "soft\u00adhyphen a@b\u00adc.com", "co-opw/o 1/2/3/4 5"]
     for index, text in enumerate(texts):
         context = texts[index + 1] if index + 1 < len(texts) else None
         text = " ".join(text.split())  # plain spaces, so ptb_tokenize sees the same text
