@@ -277,6 +277,40 @@ JAR_RULE_CASES = [
     ('2a.b.txt x', '2a.b.txt x'),
     ('2a.txt.b x', '2a.txt b x'),
     ('2a.mp4 x', '2a mp4 x'),
+    # hosts ending in .com/.net/.org/.edu take the symbols, emoji and lowercase letters glued before them, and a
+    # path of two or more characters (also after www.); capitals take a `$`
+    ('®www.artstation.com x', '®www.artstation.com x'),
+    ('🔥🔥www.artstation.com x', '🔥🔥www.artstation.com x'),
+    ('a®www.x.com/ab x', 'a®www.x.com/ab x'),
+    ('#www.artstation.com x', '#www.artstation.com x'),
+    ('~%&*+x.org x', '~%&*+x.org x'),
+    ('®abc.com/x x', '®abc.com / x x'),
+    ('®abc.com/ab x', '®abc.com/ab x'),
+    ('®abc.comx x', '®abc.com x x'),
+    ('®abc.com-x x', '®abc.com x x'),
+    ('®.abc.com x', '®.abc.com x'),
+    ('®abc..com x', '® abc com x'),
+    ('®Abc.com x', '® abc.com x'),
+    ('®abc.COM x', '®abc.com x'),
+    ('é«abc.edu x', 'é«abc.edu x'),
+    ('1®abc.com x', '1 ®abc.com x'),
+    ('®abc1.com x', '® abc1.com x'),
+    ('®abc-d.com x', '® abc-d com x'),
+    ('x2example.org/path x', 'x2example.org / path x'),
+    ('a-bexample.org/path x', 'a-bexample org/path x'),
+    ('abc.d1.com/ab x', 'abc.d1.com / ab x'),
+    ('…example.org/path x', '…example.org/path x'),
+    ('www.abc.com/a x', 'www.abc.com / a x'),
+    ('www.abc.com/ab x', 'www.abc.com/ab x'),
+    ('www.abc.com/ x', 'www.abc.com / x'),
+    ('www.abc.com/a? x', 'www.abc.com / a x'),
+    ('www.artstation.comkm/h x', 'www.artstation.comkm / h x'),
+    ('C$10 x', 'c$ 10 x'),
+    ('US$ 5 x', 'us$ 5 x'),
+    ('HDR$$$ x', 'hdr$ $ $ x'),
+    ('Us$5 x', 'us $ 5 x'),
+    ('xABC$5 x', 'xabc $ 5 x'),
+    ('É$5 x', 'é $ 5 x'),
 ]
 
 
@@ -333,7 +367,8 @@ def test_chunk_caches_match_the_scanner() -> None:
     texts = INPUTS + ["1 1/2 inches", "call (555) 123-4567 now", "I. The end", "No. 5", "x <b c> y", "cat's 9 1/2",
                       "fig.", "1 x", "pixel art. 8k", "ca.  1900", "Fig. 2", "x ART.", "3 art. x", "'90", "x '57",
                       "'90s", "55 123 4567", "(55) 123-456", "x 5555 123 456789012 3", "o'clock2x 5 1/2 x",
-                      "Van Gogh’s ‘smart’self”“x", "soft\u00adhyphen a@b\u00adc.com", "co-opw/o 1/2/3/4 5"]
+                      "Van Gogh’s ‘smart’self”“x", "soft\u00adhyphen a@b\u00adc.com", "co-opw/o 1/2/3/4 5",
+                      "🔥www.x.com 1/2", "x 🔥®abc.com/ab 5", "a🔥 b.org C$10 5", "®ab\u3000x.com (555) 123-4567"]
     for index, text in enumerate(texts):
         context = texts[index + 1] if index + 1 < len(texts) else None
         text = " ".join(text.split())  # plain spaces, so ptb_tokenize sees the same text

@@ -112,6 +112,11 @@ _FILE_EXTENSION = "|".join(sorted(FILE_EXTENSIONS, key=len, reverse=True))
 _URL_CHAR = r"[^\s\"()\[\]{}<>|]"
 _URL_END = r"[^\s\"()\[\]{}<>|.,!?\-]"
 _EMAIL_CHAR = r"[^\s\"(){}<>|]"
+# measured code point by code point as `a<c>abc.com` and `®<c>abc.com`; Python's white space is left out (the jar
+# also glues across U+00A0 and U+3000, but the chunk caches split there)
+_HOST_BODY = (r"a-z#%&*+~\u0080-\u0084\u0086-\u009f\u00a1-\u00ac\u00ae-\u167f\u1681-\u1fff\u200b-\u2027"
+              r"\u202a-\u202e\u2030-\u205e\u2060-\u2fff\u3001-\U0010ffff")
+_HOST_CHAR = f"[{_HOST_BODY}]"
 # curly single quotes: the right ones (U+2019, cp1252 0x92) act as apostrophes in contractions too, the left ones
 # (U+2018, U+201B, 0x91) only inside words (`o‘clock`, `single‘a`, `don‘t`); `‹` `›` never do
 _RIGHT_QUOTES = "\u2019\x92"
@@ -129,7 +134,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
     for name, pattern in [
         # only http(s) URLs; they take `,`, `;`, `:` and `'` inside (not a final `,`)
         ("url", rf"(?i:https?://){_URL_CHAR}*{_URL_END}"
-                rf"|www(?:\.{_PIECE})+(?:/(?:{_URL_CHAR}*{_URL_END})?)?"),
+                rf"|www(?:\.{_PIECE})+(?:/{_URL_CHAR}+{_URL_END})?"),  # a path of one character splits
         # anything between an alphanumeric start and a last character that is not `.` (`a!b@c`, `no.@@`)
         ("email", rf"<?[A-Za-z0-9](?:{_EMAIL_CHAR}*)@{_EMAIL_CHAR}*[^\s\"(){{}}<>|.]>?"),
         ("tag", r"</?[A-Za-z!][^<>\n]*>"),
@@ -163,8 +168,11 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
         # slash words: ASCII parts, at most two `/` (`1/2/3/4` -> `1/2/3` `/` `4`); with hyphens before the first
         # slash, the hyphenated parts are letters only (`co-opw/o`, but `a-b1/c` -> `a-b1` `/` `c`)
         ("path", r"[A-Za-z0-9]+(?:/[A-Za-z0-9]+(?:-[A-Za-z]+)*){1,2}"
-                 r"|[A-Za-z0-9]+(?:-[A-Za-z]+)+(?:/[A-Za-z0-9]+(?:-[A-Za-z]+)*){1,2}"
-                 rf"|[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.(?:com|org|net|edu)/{_URL_CHAR}+{_URL_END}"),
+                 r"|[A-Za-z0-9]+(?:-[A-Za-z]+)+(?:/[A-Za-z0-9]+(?:-[A-Za-z]+)*){1,2}"),
+        # a host ending in `.com` `.net` `.org` `.edu`: its other characters are lowercase ASCII letters, `#%&*+~`,
+        # inner periods and any non-ASCII character but the soft hyphen, emoji included (`®www.x.com`, `🔥x.org/ab`,
+        # `é«x.com`; not digits, capitals, `-` or `_`), then a path of two or more characters (`x.com/a` splits)
+        ("host", rf"{_HOST_CHAR}(?:[.{_HOST_BODY}]*{_HOST_CHAR})?\.(?i:com|net|org|edu)(?:/{_URL_CHAR}+{_URL_END})?"),
         # `.`, `,` and `:` join digit groups in any order (`2:12:1`, `1,2:3`, `:1.000.000`)
         ("number", r"[-+]?\d*(?:[.,]\d+)+(?:[.,:]\d+)*|[-+]\d+(?:[.,:]\d+)*"),
         ("time", r"\d*:\d+(?:[.,:]\d+)*"),
@@ -184,11 +192,15 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
         ("dashes", r"-{2,}"),
         ("dots", r"\.{2,}"),
         ("run", r"[!?]{2,}|#{2,}|@{2,}|\*+|_+|\$"),
+        ("currency", r"[A-Z]+\$"),  # capitals take a `$` (`US$`, `C$10`, `ABC$`), not `Us$` `us$` `É$`
         # `&amp;` `&lt;` `&gt;` in any case, `&quot;` only in lowercase (`&QUOT;` stays a token)
         ("entity", r"&(?i:amp|lt|gt);|&quot;|&(?i:quot);"),
     ]
 ]
 _FILE = dict(_RULES)["file"]
+_HOST = dict(_RULES)["host"]
+_RULES_NO_HOST = [(name, pattern) for name, pattern in _RULES if name != "host"]
+_TLD = re.compile(r"\.(?i:com|net|org|edu)")  # the host rule is tried only in chunks that hold one
 _ENTITIES = {"&amp;": "&", "&quot;": "''", "&lt;": "<", "&gt;": ">"}
 _BRACKETS = {"(": "-lrb-", ")": "-rrb-", "[": "-lsb-", "]": "-rsb-", "{": "-lcb-", "}": "-rcb-", '"': "''"}
 _SPLIT_WORDS = {"cannot": 3, "gonna": 3, "wanna": 3, "gotta": 3, "gimme": 3, "lemme": 3}
@@ -212,10 +224,12 @@ def _scan(text: str, pos: int, limit: int) -> tuple[list[str], int]:
     """Tokens starting in `text[pos:limit]`, before lowercasing and the drop list, and where the scan stopped (past
     `limit` when a token such as a phone number runs on); `text[limit:]` is lookahead only."""
     tokens: list[str] = []
+    hosts = _TLD.search(text, pos, limit) is not None
+    rules = _RULES if hosts else _RULES_NO_HOST
     while pos < limit:
         space = _SPACE.match(text, pos)
         if space:
-            pos = space.end()
+            pos = _host_in_space(text, pos, space.end(), tokens) if hosts else space.end()
             continue
         plain = _PLAIN_WORD.match(text, pos)
         if plain:  # a letter-initial run of ASCII letters and digits up to white space: no other rule beats `word`
@@ -223,7 +237,7 @@ def _scan(text: str, pos: int, limit: int) -> tuple[list[str], int]:
             pos = plain.end()
             continue
         best_name, best_end = "", pos
-        for name, pattern in _RULES:
+        for name, pattern in rules:
             match = pattern.match(text, pos)
             if match and match.end() > best_end:
                 best_name, best_end = name, match.end()
@@ -253,6 +267,18 @@ def _scan(text: str, pos: int, limit: int) -> tuple[list[str], int]:
         tokens.extend(_finish(best_name, token, text, best_end))
         pos = best_end
     return tokens, pos
+
+
+def _host_in_space(text: str, pos: int, end: int, tokens: list[str]) -> int:
+    """Skip the dropped characters in `text[pos:end]`, unless a host starts at one of them (`🔥www.x.com` keeps
+    its emoji); returns where the scan goes on."""
+    for start in range(pos, end):
+        if not text[start].isspace():
+            host = _HOST.match(text, start)
+            if host:
+                tokens.append(host.group())
+                return host.end()
+    return end
 
 
 def _finish(name: str, token: str, text: str, end: int) -> list[str]:
