@@ -311,6 +311,30 @@ JAR_RULE_CASES = [
     ('Us$5 x', 'us $ 5 x'),
     ('xABC$5 x', 'xabc $ 5 x'),
     ('É$5 x', 'é $ 5 x'),
+    # emoticons (`[<>]` eyes nose mouth, no ASCII letter or digit after), Ph.D. before one letter, single underscores
+    ('details:[ x', 'details :[ x'),
+    (':{ x', ':{ x'),
+    (';-| x', ';-| x'),
+    ('=| x', '=| x'),
+    (':O x', ':o x'),
+    (':o) x', ':o-rrb- x'),
+    ('>;-) x', '>;--rrb- x'),
+    (':-)_ x', ':--rrb- _ x'),
+    (':-[日 x', ':-[ 日 x'),
+    (':)a x', '-rrb- a x'),
+    ("='d' x", "='d x"),
+    ('Ph.D.x x', 'ph.d. x x'),
+    ('Ph.D.-5 x', 'ph.d. -5 x'),
+    ('Ph.D.é x', 'ph.d. é x'),
+    ('Ph.D.ab x', 'ph.d.ab x'),
+    ('ph.d.x x', 'ph.d. x x'),
+    ('a__b x', 'a __ b x'),
+    ('a_b__c x', 'a_b __ c x'),
+    ('1__2 x', '1 __ 2 x'),
+    ('a_1 x', 'a_1 x'),
+    ('#a_b x', '#a _ b x'),
+    ('#tag__ x', '#tag __ x'),
+    ('@a__b x', '@a__b x'),
 ]
 
 
@@ -368,7 +392,8 @@ def test_chunk_caches_match_the_scanner() -> None:
                       "fig.", "1 x", "pixel art. 8k", "ca.  1900", "Fig. 2", "x ART.", "3 art. x", "'90", "x '57",
                       "'90s", "55 123 4567", "(55) 123-456", "x 5555 123 456789012 3", "o'clock2x 5 1/2 x",
                       "Van Gogh’s ‘smart’self”“x", "soft\u00adhyphen a@b\u00adc.com", "co-opw/o 1/2/3/4 5",
-                      "🔥www.x.com 1/2", "x 🔥®abc.com/ab 5", "a🔥 b.org C$10 5", "®ab\u3000x.com (555) 123-4567"]
+                      "🔥www.x.com 1/2", "x 🔥®abc.com/ab 5", "a🔥 b.org C$10 5", "®ab\u3000x.com (555) 123-4567",
+                      ":-[ x:[ 5", ">;-) Ph.D.x a__b #a_b 5"]
     for index, text in enumerate(texts):
         context = texts[index + 1] if index + 1 < len(texts) else None
         text = " ".join(text.split())  # plain spaces, so ptb_tokenize sees the same text

@@ -68,8 +68,8 @@ _W = "A-Za-z0-9_" + WORD_CHARS  # joins a word
 _L = "A-Za-z_" + WORD_CHARS  # joins a dotted word (no ASCII digits)
 W, L = f"[{_W}]", f"[{_L}]"
 _ALNUM = f"[{_W.replace('_', '')}]"
-_SEGMENT = f"{_ALNUM}+(?:_+{_ALNUM}+)*"  # underscores join inside a word only
-_WORD_SEGMENT = f"[{_W.replace('_', '')}\u00ad]+(?:(?<!\u00ad)_+{_ALNUM}+)*"  # `ab\u00ad_cd` -> `ab` `_` `cd`
+_SEGMENT = f"{_ALNUM}+(?:_{_ALNUM}+)*"  # single underscores join inside a word only (`a__b` -> `a` `__` `b`)
+_WORD_SEGMENT = f"[{_W.replace('_', '')}\u00ad]+(?:(?<!\u00ad)_{_ALNUM}+)*"  # `ab\u00ad_cd` -> `ab` `_` `cd`
 _SPACE = re.compile(rf"[\s\x00-\x1f\x7f{DROPPED_CHARS}\U00010000-\U0010ffff]+")
 
 # abbreviations that keep their period in any case; single letters and acronyms (U.S.A.) keep it too. Measured on
@@ -103,6 +103,8 @@ FINAL_ABBREVIATIONS = frozenset(
 _FINAL_ABBREVIATION = "(?i:" + "|".join(sorted(FINAL_ABBREVIATIONS, key=len, reverse=True)) + ")"
 _LETTER = f"[{_L.replace('_', '')}]"
 _PIECE = f"{_LETTER}[{_W.replace('_', '')}{_SOFT_HYPHEN}]*"  # a dotted word's parts start with a letter (`2a.b` splits)
+# `Ph.D.` and `Ed.D.` keep their period before a hyphen or a single letter (`Ph.D.x` -> `ph.d.` `x`, `Ph.D.xy` whole)
+_NOT_PHD = rf"(?!(?i:(?:ph|ed)\.d\.)(?:-|{_LETTER}(?!{_ALNUM}|\.{_ALNUM})))"
 _NOT_FINAL_LETTER = rf"(?!{_FINAL_ABBREVIATION}\.[A-Za-z](?!{_ALNUM}|\.{_ALNUM}))"
 FILE_EXTENSIONS = frozenset(
     "bat bmp c class cgi cpp doc docx exe gif gz h htm html jar java jpeg jpg mov mp3 pdf php pl png ppt ps py tar "
@@ -142,7 +144,9 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
         ("phone", r"\(\d{2,3}\) ?\d{3,4}-\d{3,5}|\d{2,4} \d{3,4} \d{3,9}"),
         ("fraction", r"\d+ \d+/\d+"),
         ("bracket_code", r"-(?:[lLrR][rRsScC][bB])-"),
-        ("emoticon", rf"[:;=]-?[()DPdp](?=[^{_W}])|\(\^_\^\)|\^_\^"),
+        # eyes, an optional nose and a mouth, not followed by an ASCII letter or digit (`:-)_`, `:[日`, not `:)a`);
+        # `<` or `>` may lead (`>;-)`); measured over every ASCII mouth after `:` `;` `=` and the noses `-` `o` `'`
+        ("emoticon", r"[<>]?[:;=][-o']?[dpDOP()@\\|\[\]{](?=[^A-Za-z0-9])|\(\^_\^\)|\^_\^"),
         ("word", rf"{_WORD_SEGMENT}(?:[-\u2010\u2011]{_WORD_SEGMENT})*"),
         ("exclaimed", rf"{_SEGMENT}(?:[!?]{_SEGMENT})+"),  # `a!b`, `x?y`
         ("ampersand", r"[A-Z]+&(?!(?i:amp|quot|lt|gt);)[A-Z]+"),  # AT&T, R&D
@@ -160,9 +164,9 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
         ("comma_hyphen", r"[A-Za-z0-9][A-Za-z0-9.]*,[A-Za-z0-9.,]*(?:-[A-Za-z0-9]+)+"),
         ("yall", rf"[yY]['{_RIGHT_QUOTES}](?=[A-Za-z])"),
         # `ab.cd`, `Mr.Smith`, `ab.cd-ef`, `ab.-cd`, `Calif.-LRB`; `2.b.c` (single letters after a number)
-        ("dotted", rf"{_NOT_FINAL_LETTER}{_PIECE}(?:\.{_PIECE})+(?:\.(?=[,;:])|(?:\.?-{_SEGMENT})+)?"
+        ("dotted", rf"{_NOT_PHD}(?:{_NOT_FINAL_LETTER}{_PIECE}(?:\.{_PIECE})+(?:\.(?=[,;:])|(?:\.?-{_SEGMENT})+)?"
                    rf"|{_PIECE}\.(?:-{_SEGMENT})+|{_ALNUM}+(?:\.{_ALNUM}+)+(?:-{_SEGMENT})+"
-                   rf"|{_ALNUM}+(?:\.[A-Za-z](?!{_ALNUM})){{2,}}"),
+                   rf"|{_ALNUM}+(?:\.[A-Za-z](?!{_ALNUM})){{2,}})"),
         # a file name with one of these extensions (measured one by one) may start with a digit (`3readme.txt`)
         ("file", rf"[{_W.replace('_', '')}\u00ad]+(?:\.{_ALNUM}+)*\.(?i:{_FILE_EXTENSION})(?!{_ALNUM})"),
         # slash words: ASCII parts, at most two `/` (`1/2/3/4` -> `1/2/3` `/` `4`); with hyphens before the first
@@ -187,7 +191,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
         # after a curly right quote the contractions need no break after them (`cat’sa` -> `cat` `'s` `a`)
         ("curly_contraction", rf"{RQ}(?i:s|d|m|ll|re|ve)"),
         ("quotes", f"{_QUOTE}{_QUOTE}"),
-        ("hashtag", rf"#[{_L}\u00ad]+|@[{_W}]+"),
+        ("hashtag", rf"#[{_L.replace('_', '')}\u00ad]+|@[{_W}]+"),  # `#a_b` -> `#a` `_` `b`, `@a__b` whole
         ("code", r"[A-Za-z](?:#|\+\+)"),
         ("dashes", r"-{2,}"),
         ("dots", r"\.{2,}"),
