@@ -112,8 +112,27 @@ def test_ngram_tables_account_for_every_ngram():
         assert int(table.count.sum() + table.singletons.sum()) == expected
 
 
+def test_ngram_tables_without_the_packed_sort_are_the_same(monkeypatch):
+    # on a huge corpus the (n-gram, position) keys no longer fit 64 bits and a stable argsort sorts them instead
+    import dataclasses
+
+    import numpy as np
+
+    from journeydb.scoring import caption_corpus
+
+    rng = random.Random(5)
+    sentences = [" ".join(rng.choices("abcdefgh", k=rng.randint(0, 25))) for _ in range(80)]
+    corpus = encode_corpus(sentences[::2], [[s, s[:9]] for s in sentences[1::2]])
+    packed = ngram_tables(corpus)
+    original = caption_corpus._sort_by_key
+    monkeypatch.setattr(caption_corpus, "_sort_by_key", lambda p, k, space, bits: original(p, k, 1 << 64, bits))
+    for ours, wide in zip(packed, ngram_tables(corpus), strict=True):
+        for field in dataclasses.fields(ours):
+            assert np.array_equal(getattr(ours, field.name), getattr(wide, field.name)), field.name
+
+
 def test_a_vocabulary_beyond_16_bits_equals_the_toolkit():
-    # more than 65,536 distinct tokens: the general sort instead of the 16-bit radix sort
+    # more than 65,536 distinct tokens: ids and n-gram keys beyond 16 bits
     rng = random.Random(7)
     words = [f"w{i}" for i in range(70_000)]
     predictions = [" ".join(rng.choices(words, k=30)) for _ in range(600)]
