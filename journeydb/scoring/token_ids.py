@@ -20,7 +20,7 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
-# every character `str.split()` splits on, but the space; tests/test_caption_parity.py checks this against Python
+# every character `str.split()` splits on, but the space; tests/test_token_ids.py checks this against Python
 OTHER_WHITESPACE = (
     "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009"
     "\u200a\u2028\u2029\u202f\u205f\u3000"
@@ -104,22 +104,10 @@ def _ids_from_bytes(sentences: Sequence[str]) -> TokenIds | None:
     if num_tokens == 0:
         return TokenIds(np.zeros(0, np.int64), lengths, 0, differs, ())
 
-    # hash each token from its length and its bytes, 8 at a time (an unaligned little-endian 64-bit view)
-    words = np.ndarray(shape=(size,), dtype="<u8", buffer=padded, strides=(1,))
+    words = np.ndarray(shape=(size,), dtype="<u8", buffer=padded, strides=(1,))  # 8 bytes from every offset
     token_length = ends - starts
     first_word = words[starts] & _BYTE_MASKS[np.minimum(token_length, 8)]
-    hashes = token_length.astype(np.uint64) * _MULTIPLIER
-    hashes ^= first_word
-    hashes *= _MIXER
-    long_tokens, offset = np.flatnonzero(token_length > 8), 8
-    while len(long_tokens):
-        word = words[starts[long_tokens] + offset] & _BYTE_MASKS[np.minimum(token_length[long_tokens] - offset, 8)]
-        mixed = hashes[long_tokens] ^ word
-        mixed *= _MIXER
-        hashes[long_tokens] = mixed
-        offset += 8
-        long_tokens = long_tokens[token_length[long_tokens] > offset]
-    hashes ^= hashes >> np.uint64(29)
+    hashes = _token_hashes(words, starts, token_length, first_word)
 
     # group equal hashes; a group is one token only if every member equals its first occurrence byte for byte
     for grouping in (_group_by_value_sort, _group_by_argsort):
@@ -139,6 +127,26 @@ def _ids_from_bytes(sentences: Sequence[str]) -> TokenIds | None:
         first = np.sort(first_position)
         vocabulary = tuple(padded[a:b].decode("utf-8", "surrogatepass") for a, b in zip(starts[first], ends[first]))
     return TokenIds(renumber[group], lengths, len(first_position), differs, vocabulary)
+
+
+def _token_hashes(
+    words: np.ndarray, starts: np.ndarray, token_length: np.ndarray, first_word: np.ndarray
+) -> np.ndarray:
+    """A 64-bit hash of every token from its length and its bytes, 8 at a time (`words` is an unaligned
+    little-endian view with 8 bytes from every offset; `first_word` holds each token's first, masked)."""
+    hashes = token_length.astype(np.uint64) * _MULTIPLIER
+    hashes ^= first_word
+    hashes *= _MIXER
+    long_tokens, offset = np.flatnonzero(token_length > 8), 8
+    while len(long_tokens):
+        word = words[starts[long_tokens] + offset] & _BYTE_MASKS[np.minimum(token_length[long_tokens] - offset, 8)]
+        mixed = hashes[long_tokens] ^ word
+        mixed *= _MIXER
+        hashes[long_tokens] = mixed
+        offset += 8
+        long_tokens = long_tokens[token_length[long_tokens] > offset]
+    hashes ^= hashes >> np.uint64(29)
+    return hashes
 
 
 def _group_by_value_sort(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
