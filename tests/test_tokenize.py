@@ -182,8 +182,16 @@ JAR_RULE_CASES = [
     ("o'clock-x x", "o'clock-x x"),
     ("o'c5 x", "o'c5 x"),
     ("n'import_x x", "n'import _ x x"),
-    # a vowel or `y` before an apostrophe joins the letters after it, unless a contraction starts there
+    # a vowel or `y` before an apostrophe joins the letters after it when they start with a lowercase ASCII vowel
+    # or an ASCII capital, unless a contraction starts there
     ("single'a x", "single'a x"),
+    ("single'x x", 'single x x'),
+    ("single'y x", 'single y x'),
+    ("single'Y x", "single'y x"),
+    ("xo'clock x", 'xo clock x'),
+    ("single'Xa x", "single'xa x"),
+    ("single'é x", 'single é x'),
+    ("abY'aé x", "aby'aé x"),
     ("single'A-B x", "single'a b x"),
     ("ay'all x", "ay'all x"),
     ("xbi'ab x", "xbi'ab x"),

@@ -156,10 +156,11 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
         # (`o'clock2x`, `d'arc_x`, `o'clock-x`), n' only letters (`n'import_x` -> `n'import` `_` `x`)
         ("oclock", rf"[DdLlOo]{A}[A-Za-z]{W}+(?:[-\u2010\u2011]{_SEGMENT})*"
                    rf"|[Nn]{A}[A-Za-z]{{2,}}|[Nn]{A}[Tt]{_LETTER}*"),
-        # a word ending in a vowel or `y` joins a letter run after an apostrophe (`single'a`, `ay'all`, `éy'ab`),
-        # unless a contraction starts there (`single's`, `single'vea`; capitalised only when it is all: `ae'S`)
+        # a word ending in a vowel or `y` joins a letter run after an apostrophe that starts with a lowercase ASCII
+        # vowel or an ASCII capital (`single'a`, `ay'all`, `éy'Xa`; not `single'x`, `single'y`, `single'é`),
+        # unless a contraction starts there (`single'vea`; capitalised only when it is all: `ae'S`)
         ("vowel_apostrophe", rf"{_LETTER}+[aeiouyAEIOUY]{A}(?![sdmtn]|ll|re|ve)"
-                             rf"(?!(?i:[sdm]|ll|re|ve)(?!{_LETTER}))[A-Za-z]{_LETTER}*"),
+                             rf"(?!(?i:[sdm]|ll|re|ve)(?!{_LETTER}))[aeiouA-Z]{_LETTER}*"),
         # `a,b-c`, `1,000-2`, `adog,x-ray`: ASCII letters, digits, `.` and a `,` before hyphenated ASCII parts
         ("comma_hyphen", r"[A-Za-z0-9][A-Za-z0-9.]*,[A-Za-z0-9.,]*(?:-[A-Za-z0-9]+)+"),
         ("yall", rf"[yY]['{_RIGHT_QUOTES}](?=[A-Za-z])"),
