@@ -202,6 +202,28 @@ JAR_RULE_CASES = [
     ("ae'S x", "ae 's x"),
     ("ae'Sa x", "ae'sa x"),
     ("single'N x", "single'n x"),
+    # gonna, cannot, ... stay whole before an apostrophe and s, d, m, ll, re, ve in any case (not a left quote)
+    ("gonna's x", "gonna 's x"),
+    ("cannot'dog x", 'cannot dog x'),
+    ("gonna'LL x", "gonna 'll x"),
+    ("gonna'l x", 'gon na l x'),
+    ("gonna't x", 'gon na t x'),
+    ("gonna’s x", "gonna 's x"),
+    ("gonna‘s x", 'gon na s x'),
+    # `!` and `?` join letter-initial parts, each possibly dotted
+    ('a.b?c.d? x', 'a.b?c.d x'),
+    ('Dr.Strange?Ultra-Detailed x', 'dr.strange?ultra detailed x'),
+    ('a?3D x', 'a 3d x'),
+    ('1?b x', '1 b x'),
+    ('ab_c?d x', 'ab_c d x'),
+    ('a.b?c_d x', 'a.b?c _ d x'),
+    ('a?b.1c x', 'a?b .1 c x'),
+    # a one-letter file extension does not join an abbreviation that keeps one letter out
+    ('Inc.C x', 'inc. c x'),
+    ('Jr.C# x', 'jr. c# x'),
+    ('Inc.C. x', 'inc. c. x'),
+    ('Inc.pdf x', 'inc.pdf x'),
+    ('Mr.C# x', 'mr.c # x'),
     # curly single quotes stay inside words; right ones (’, 0x92) also start contractions, spelt `'`, with no break
     # needed after them; left ones (‘ ‛ 0x91) only join words, and `n‘t` is spelt `n`t`
     ("Van Gogh’s x", "van gogh 's x"),

@@ -105,6 +105,7 @@ _LETTER = f"[{_L.replace('_', '')}]"
 _PIECE = f"{_LETTER}[{_W.replace('_', '')}{_SOFT_HYPHEN}]*"  # a dotted word's parts start with a letter (`2a.b` splits)
 # `Ph.D.` and `Ed.D.` keep their period before a hyphen or a single letter (`Ph.D.x` -> `ph.d.` `x`, `Ph.D.xy` whole)
 _NOT_PHD = rf"(?!(?i:(?:ph|ed)\.d\.)(?:-|{_LETTER}(?!{_ALNUM}|\.{_ALNUM})))"
+_EXCLAIMED_PART = rf"{_LETTER}{_ALNUM}*(?:\.{_LETTER}{_ALNUM}*)*"
 _NOT_FINAL_LETTER = rf"(?!{_FINAL_ABBREVIATION}\.[A-Za-z](?!{_ALNUM}|\.{_ALNUM}))"
 FILE_EXTENSIONS = frozenset(
     "bat bmp c class cgi cpp doc docx exe gif gz h htm html jar java jpeg jpg mov mp3 pdf php pl png ppt ps py tar "
@@ -148,7 +149,8 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
         # `<` or `>` may lead (`>;-)`); measured over every ASCII mouth after `:` `;` `=` and the noses `-` `o` `'`
         ("emoticon", r"[<>]?[:;=][-o']?[dpDOP()@\\|\[\]{](?=[^A-Za-z0-9])|\(\^_\^\)|\^_\^"),
         ("word", rf"{_WORD_SEGMENT}(?:[-\u2010\u2011]{_WORD_SEGMENT})*"),
-        ("exclaimed", rf"{_SEGMENT}(?:[!?]{_SEGMENT})+"),  # `a!b`, `x?y`
+        # `a!b`, `x?y`, `a.b?c.d`: parts of letter-initial pieces joined by periods (`1?b`, `a?3`, `ab_c?d` split)
+        ("exclaimed", rf"{_EXCLAIMED_PART}(?:[!?]{_EXCLAIMED_PART})+"),
         ("ampersand", r"[A-Z]+&(?!(?i:amp|quot|lt|gt);)[A-Z]+"),  # AT&T, R&D
         ("prefix", rf"(?i:anti)-(?![{_W}])"),
         ("word_period", rf"{_ALNUM}+\.(?=[,;:])"),  # `5.,` `abc.;` keep their period
@@ -169,7 +171,9 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
                    rf"|{_PIECE}\.(?:-{_SEGMENT})+|{_ALNUM}+(?:\.{_ALNUM}+)+(?:-{_SEGMENT})+"
                    rf"|{_ALNUM}+(?:\.[A-Za-z](?!{_ALNUM})){{2,}})"),
         # a file name with one of these extensions (measured one by one) may start with a digit (`3readme.txt`)
-        ("file", rf"[{_W.replace('_', '')}\u00ad]+(?:\.{_ALNUM}+)*\.(?i:{_FILE_EXTENSION})(?!{_ALNUM})"),
+        # (not one letter after an abbreviation that does not join it: `Inc.C` -> `Inc.` `C`)
+        ("file", rf"{_NOT_FINAL_LETTER}[{_W.replace('_', '')}\u00ad]+(?:\.{_ALNUM}+)*\.(?i:{_FILE_EXTENSION})"
+                 rf"(?!{_ALNUM})"),
         # slash words: ASCII parts, at most two `/` (`1/2/3/4` -> `1/2/3` `/` `4`); with hyphens before the first
         # slash, the hyphenated parts are letters only (`co-opw/o`, but `a-b1/c` -> `a-b1` `/` `c`)
         ("path", r"[A-Za-z0-9]+(?:/[A-Za-z0-9]+(?:-[A-Za-z]+)*){1,2}"
@@ -209,6 +213,8 @@ _TLD = re.compile(r"\.(?i:com|net|org|edu)")  # the host rule is tried only in c
 _ENTITIES = {"&amp;": "&", "&quot;": "''", "&lt;": "<", "&gt;": ">"}
 _BRACKETS = {"(": "-lrb-", ")": "-rrb-", "[": "-lsb-", "]": "-rsb-", "{": "-lcb-", "}": "-rcb-", '"': "''"}
 _SPLIT_WORDS = {"cannot": 3, "gonna": 3, "wanna": 3, "gotta": 3, "gimme": 3, "lemme": 3}
+# ... but not before an apostrophe and `s`, `d`, `m`, `ll`, `re`, `ve` (`gonna's`, `cannot'dog`; `gonna'l` splits)
+_KEEPS_SPLIT_WORD = re.compile(rf"['{_RIGHT_QUOTES}](?i:[sdm]|ll|re|ve)")  # not after a left quote (`gonna‘s`)
 _SENTENCE_START = re.compile(r"\s+([A-Z][A-Za-z]*)(?![A-Za-z])")
 # capitalised words after which a single-letter abbreviation (`I.`) loses its period: observed one by one on the jar
 SENTENCE_STARTERS = frozenset(
@@ -289,7 +295,7 @@ def _host_in_space(text: str, pos: int, end: int, tokens: list[str]) -> int:
 def _finish(name: str, token: str, text: str, end: int) -> list[str]:
     """Rewrite one matched token: brackets inside it, split-off parts, kept periods."""
     if name == "word":
-        if token.lower() in _SPLIT_WORDS:
+        if token.lower() in _SPLIT_WORDS and not _KEEPS_SPLIT_WORD.match(text, end):
             cut = _SPLIT_WORDS[token.lower()]
             return [token[:cut], token[cut:]]
         return [token]
