@@ -423,7 +423,8 @@ def test_chunk_caches_match_the_scanner() -> None:
                       "'90s", "55 123 4567", "(55) 123-456", "x 5555 123 456789012 3", "o'clock2x 5 1/2 x",
                       "Van Gogh’s ‘smart’self”“x", "soft\u00adhyphen a@b\u00adc.com", "co-opw/o 1/2/3/4 5",
                       "🔥www.x.com 1/2", "x 🔥®abc.com/ab 5", "a🔥 b.org C$10 5", "®ab\u3000x.com (555) 123-4567",
-                      ":-[ x:[ 5", ">;-) Ph.D.x a__b #a_b 5"]
+                      ":-[ x:[ 5", ">;-) Ph.D.x a__b #a_b 5", "gonna's gonna 5 1/2", "a.b?c.d? Inc.C 5",
+                      "single'x xo'Ab 5"]
     for index, text in enumerate(texts):
         context = texts[index + 1] if index + 1 < len(texts) else None
         text = " ".join(text.split())  # plain spaces, so ptb_tokenize sees the same text
