@@ -182,8 +182,16 @@ JAR_RULE_CASES = [
     ("o'clock-x x", "o'clock-x x"),
     ("o'c5 x", "o'c5 x"),
     ("n'import_x x", "n'import _ x x"),
-    # a vowel or `y` before an apostrophe joins the letters after it, unless a contraction starts there
+    # a vowel or `y` before an apostrophe joins the letters after it when they start with a lowercase ASCII vowel
+    # or an ASCII capital, unless a contraction starts there
     ("single'a x", "single'a x"),
+    ("single'x x", 'single x x'),
+    ("single'y x", 'single y x'),
+    ("single'Y x", "single'y x"),
+    ("xo'clock x", 'xo clock x'),
+    ("single'Xa x", "single'xa x"),
+    ("single'é x", 'single é x'),
+    ("abY'aé x", "aby'aé x"),
     ("single'A-B x", "single'a b x"),
     ("ay'all x", "ay'all x"),
     ("xbi'ab x", "xbi'ab x"),
@@ -194,6 +202,28 @@ JAR_RULE_CASES = [
     ("ae'S x", "ae 's x"),
     ("ae'Sa x", "ae'sa x"),
     ("single'N x", "single'n x"),
+    # gonna, cannot, ... stay whole before an apostrophe and s, d, m, ll, re, ve in any case (not a left quote)
+    ("gonna's x", "gonna 's x"),
+    ("cannot'dog x", 'cannot dog x'),
+    ("gonna'LL x", "gonna 'll x"),
+    ("gonna'l x", 'gon na l x'),
+    ("gonna't x", 'gon na t x'),
+    ("gonna’s x", "gonna 's x"),
+    ("gonna‘s x", 'gon na s x'),
+    # `!` and `?` join letter-initial parts, each possibly dotted
+    ('a.b?c.d? x', 'a.b?c.d x'),
+    ('Dr.Strange?Ultra-Detailed x', 'dr.strange?ultra detailed x'),
+    ('a?3D x', 'a 3d x'),
+    ('1?b x', '1 b x'),
+    ('ab_c?d x', 'ab_c d x'),
+    ('a.b?c_d x', 'a.b?c _ d x'),
+    ('a?b.1c x', 'a?b .1 c x'),
+    # a one-letter file extension does not join an abbreviation that keeps one letter out
+    ('Inc.C x', 'inc. c x'),
+    ('Jr.C# x', 'jr. c# x'),
+    ('Inc.C. x', 'inc. c. x'),
+    ('Inc.pdf x', 'inc.pdf x'),
+    ('Mr.C# x', 'mr.c # x'),
     # curly single quotes stay inside words; right ones (’, 0x92) also start contractions, spelt `'`, with no break
     # needed after them; left ones (‘ ‛ 0x91) only join words, and `n‘t` is spelt `n`t`
     ("Van Gogh’s x", "van gogh 's x"),
@@ -393,7 +423,8 @@ def test_chunk_caches_match_the_scanner() -> None:
                       "'90s", "55 123 4567", "(55) 123-456", "x 5555 123 456789012 3", "o'clock2x 5 1/2 x",
                       "Van Gogh’s ‘smart’self”“x", "soft\u00adhyphen a@b\u00adc.com", "co-opw/o 1/2/3/4 5",
                       "🔥www.x.com 1/2", "x 🔥®abc.com/ab 5", "a🔥 b.org C$10 5", "®ab\u3000x.com (555) 123-4567",
-                      ":-[ x:[ 5", ">;-) Ph.D.x a__b #a_b 5"]
+                      ":-[ x:[ 5", ">;-) Ph.D.x a__b #a_b 5", "gonna's gonna 5 1/2", "a.b?c.d? Inc.C 5",
+                      "single'x xo'Ab 5"]
     for index, text in enumerate(texts):
         context = texts[index + 1] if index + 1 < len(texts) else None
         text = " ".join(text.split())  # plain spaces, so ptb_tokenize sees the same text
