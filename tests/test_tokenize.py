@@ -105,6 +105,17 @@ JAR_RULE_CASES = [
     ('2a.b x', '2a b x'),
     ('16k.y.c x', '16k.y.c x'),
     ('2.b.c x', '2.b.c x'),
+    # after a digit-initial word single letters split off as an acronym, unless the last is a file extension
+    ('1990sa.k.a. The x', '1990sa k.a. the x'),
+    ('8KU.S.A. x', '8ku s.a. x'),
+    ('5.L.A. x', '5 l.a. x'),
+    ('1L.A.A x', '1l a.a x'),
+    ('2.w.v x', '2 w.v x'),
+    ('2.h.a x', '2.h a x'),
+    ('2ab.x.y.z x', '2ab.x y.z x'),
+    ('3.5.X x', '3.5.x x'),
+    ('3readme.x x', '3readme.x x'),
+    ('Ph.D.x. x', 'ph.d. x. x'),
     ('1k.y. x', '1k y. x'),
     ('Inc.A. x', 'inc. a. x'),
     ('Jr.I x', 'jr. i x'),
@@ -424,7 +435,7 @@ def test_chunk_caches_match_the_scanner() -> None:
                       "Van Gogh’s ‘smart’self”“x", "soft\u00adhyphen a@b\u00adc.com", "co-opw/o 1/2/3/4 5",
                       "🔥www.x.com 1/2", "x 🔥®abc.com/ab 5", "a🔥 b.org C$10 5", "®ab\u3000x.com (555) 123-4567",
                       ":-[ x:[ 5", ">;-) Ph.D.x a__b #a_b 5", "gonna's gonna 5 1/2", "a.b?c.d? Inc.C 5",
-                      "single'x xo'Ab 5"]
+                      "single'x xo'Ab 5", "1990sa.k.a. The 5.L.A. I. 2.x 1 1/2"]
     for index, text in enumerate(texts):
         context = texts[index + 1] if index + 1 < len(texts) else None
         text = " ".join(text.split())  # plain spaces, so ptb_tokenize sees the same text

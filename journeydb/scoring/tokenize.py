@@ -110,7 +110,7 @@ _EXCLAIMED_PART = rf"{_LETTER}{_ALNUM}*(?:\.{_LETTER}{_ALNUM}*)*"
 _NOT_FINAL_LETTER = rf"(?!{_FINAL_ABBREVIATION}\.[A-Za-z](?!{_ALNUM}|\.{_ALNUM}))"
 FILE_EXTENSIONS = frozenset(
     "bat bmp c class cgi cpp doc docx exe gif gz h htm html jar java jpeg jpg mov mp3 pdf php pl png ppt ps py tar "
-    "txt wav xml zip".split()
+    "txt wav x xml zip".split()
 )
 _FILE_EXTENSION = "|".join(sorted(FILE_EXTENSIONS, key=len, reverse=True))
 _URL_CHAR = r"[^\s\"()\[\]{}<>|]"
@@ -167,13 +167,13 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
         # `a,b-c`, `1,000-2`, `adog,x-ray`: ASCII letters, digits, `.` and a `,` before hyphenated ASCII parts
         ("comma_hyphen", r"[A-Za-z0-9][A-Za-z0-9.]*,[A-Za-z0-9.,]*(?:-[A-Za-z0-9]+)+"),
         ("yall", rf"[yY]['{_RIGHT_QUOTES}](?=[A-Za-z])"),
-        # `ab.cd`, `Mr.Smith`, `ab.cd-ef`, `ab.-cd`, `Calif.-LRB`; `2.b.c` (single letters after a number)
+        # `ab.cd`, `Mr.Smith`, `ab.cd-ef`, `ab.-cd`, `Calif.-LRB`; after a digit-initial word single letters split off
+        # as an acronym (`1990sa.k.a.` -> `1990sa` `k.a.`) unless the last one is a file extension (`2.b.c`, `2.x`)
         ("dotted", rf"{_NOT_PHD}(?:{_NOT_FINAL_LETTER}{_PIECE}(?:\.{_PIECE})+(?:\.(?=[,;:])|(?:\.?-{_SEGMENT})+)?"
-                   rf"|{_PIECE}\.(?:-{_SEGMENT})+|{_ALNUM}+(?:\.{_ALNUM}+)+(?:-{_SEGMENT})+"
-                   rf"|{_ALNUM}+(?:\.[A-Za-z](?!{_ALNUM})){{2,}})"),
+                   rf"|{_PIECE}\.(?:-{_SEGMENT})+|{_ALNUM}+(?:\.{_ALNUM}+)+(?:-{_SEGMENT})+)"),
         # a file name with one of these extensions (measured one by one) may start with a digit (`3readme.txt`)
         # (not one letter after an abbreviation that does not join it: `Inc.C` -> `Inc.` `C`)
-        ("file", rf"{_NOT_FINAL_LETTER}[{_W.replace('_', '')}\u00ad]+(?:\.{_ALNUM}+)*\.(?i:{_FILE_EXTENSION})"
+        ("file", rf"{_NOT_PHD}{_NOT_FINAL_LETTER}[{_W.replace('_', '')}\u00ad]+(?:\.{_ALNUM}+)*\.(?i:{_FILE_EXTENSION})"
                  rf"(?!{_ALNUM})"),
         # slash words: ASCII parts, at most two `/` (`1/2/3/4` -> `1/2/3` `/` `4`); with hyphens before the first
         # slash, the hyphenated parts are letters only (`co-opw/o`, but `a-b1/c` -> `a-b1` `/` `c`)
