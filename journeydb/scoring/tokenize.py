@@ -196,7 +196,8 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
                             rf"|{RQ}(?:(?i:n{RQ}|n|em|cause|[2-9]0s)|\d\d(?!\S))"),
         # after a curly right quote the contractions need no break after them (`cat’sa` -> `cat` `'s` `a`)
         ("curly_contraction", rf"{RQ}(?i:s|d|m|ll|re|ve)"),
-        ("quotes", f"{_QUOTE}{_QUOTE}"),
+        # two ASCII apostrophes are one quote token, also before a contraction (`x''s` -> `x` `''` `s`)
+        ("quotes", f"''|{_QUOTE}{_QUOTE}"),
         ("hashtag", rf"#[{_L.replace('_', '')}\u00ad]+|@[{_W}]+"),  # `#a_b` -> `#a` `_` `b`, `@a__b` whole
         ("code", r"[A-Za-z](?:#|\+\+)"),
         ("dashes", r"-{2,}"),
@@ -305,6 +306,8 @@ def _finish(name: str, token: str, text: str, end: int) -> list[str]:
     if name == "curly_contraction":
         return ["'" + token[1:]]
     if name == "quotes":
+        if token == "''":
+            return [token]
         return ["".join(_QUOTE_SPELLING[char] for char in token)]
     if name == "emoticon":
         return [token.replace("(", "-lrb-").replace(")", "-rrb-")]
