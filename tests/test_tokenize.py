@@ -123,6 +123,13 @@ JAR_RULE_CASES = [
     ("x''''s x", 'x s x'),
     ("x''’s x", "x 's x"),
     ("rock''n''roll x", 'rock n roll x'),
+    # `n'` takes two or more letters, non-ASCII ones too; `n't` any letters
+    ("n'tfiancée x", "n'tfiancée x"),
+    ("@@n'tanaïve x", "@@ n'tanaïve x"),
+    ("n'éa x", "n'éa x"),
+    ("n'Aé x", "n'aé x"),
+    ("n'é x", 'n é x'),
+    ("n'a2 x", 'n a2 x'),
     ('1k.y. x', '1k y. x'),
     ('Inc.A. x', 'inc. a. x'),
     ('Jr.I x', 'jr. i x'),

@@ -156,9 +156,10 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
         ("prefix", rf"(?i:anti)-(?![{_W}])"),
         ("word_period", rf"{_ALNUM}+\.(?=[,;:])"),  # `5.,` `abc.;` keep their period
         # o'clock, d'Arc, l'amour, n'importe, n'tcan (not `b'clock`, `o'x`); d', l', o' take the rest of the word
-        # (`o'clock2x`, `d'arc_x`, `o'clock-x`), n' only letters (`n'import_x` -> `n'import` `_` `x`)
+        # (`o'clock2x`, `d'arc_x`, `o'clock-x`), n' two or more letters, non-ASCII too (`n'éa`, `n'tfiancée`; `n'import_x`
+        # -> `n'import` `_` `x`)
         ("oclock", rf"[DdLlOo]{A}[A-Za-z]{W}+(?:[-\u2010\u2011]{_SEGMENT})*"
-                   rf"|[Nn]{A}[A-Za-z]{{2,}}|[Nn]{A}[Tt]{_LETTER}*"),
+                   rf"|[Nn]{A}[Tt]{_LETTER}*|[Nn]{A}{_LETTER}{{2,}}"),
         # a word ending in a vowel or `y` joins a letter run after an apostrophe that starts with a lowercase ASCII
         # vowel or an ASCII capital (`single'a`, `ay'all`, `éy'Xa`; not `single'x`, `single'y`, `single'é`),
         # unless a contraction starts there (`single'vea`; capitalised only when it is all: `ae'S`)
