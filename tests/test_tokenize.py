@@ -130,6 +130,12 @@ JAR_RULE_CASES = [
     ("n'Aé x", "n'aé x"),
     ("n'é x", 'n é x'),
     ("n'a2 x", 'n a2 x'),
+    # runs of superscript digits, or of subscript digits, are one token
+    ('m²³ x', 'm ²³ x'),
+    ('a/b¹² x', 'a/b ¹² x'),
+    ('H₂₂O x', 'h ₂₂ o x'),
+    ('¹₂ x', '¹ ₂ x'),
+    ('⁷⁸⁹ x', '⁷⁸⁹ x'),
     ('1k.y. x', '1k y. x'),
     ('Inc.A. x', 'inc. a. x'),
     ('Jr.I x', 'jr. i x'),
