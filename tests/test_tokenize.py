@@ -136,6 +136,12 @@ JAR_RULE_CASES = [
     ('H₂₂O x', 'h ₂₂ o x'),
     ('¹₂ x', '¹ ₂ x'),
     ('⁷⁸⁹ x', '⁷⁸⁹ x'),
+    # `<<` and `>>` are tokens, also before a tag
+    ('=>> x', '= >> x'),
+    ('>>>> x', '>> >> x'),
+    ('<<< x', '<< < x'),
+    ('<<br/> x', '<< br / > x'),
+    ('<</i> x', '<< / i > x'),
     ('1k.y. x', '1k y. x'),
     ('Inc.A. x', 'inc. a. x'),
     ('Jr.I x', 'jr. i x'),
