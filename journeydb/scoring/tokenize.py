@@ -25,7 +25,7 @@ alone as the last line). On `benchmarks/tokenizer.py` (88 edge cases + seeded Mi
 captions match the jar exactly with `--n 5000` (5087/5088), and with `--n 20000 --seed S` for S = 0..10: 99.99,
 99.98, 99.97, 99.95, 99.96, 99.92, 99.96, 99.96, 99.94, 99.93 and 99.95% (20071-20086 of 20088). The remaining
 differences are pieces glued without spaces (`0.5x#FF0000`, `Inc.-5`, `anti-a.m.`, `Calif.I'm`, `...` between
-words, soft hyphens after digits, hosts and URLs before brackets, `\x85`/U+3000 glued to a word, `&QUOT;` after a
+words, soft hyphens after digits, hosts and URLs before brackets, `\\x85`/U+3000 glued to a word, `&QUOT;` after a
 word) where the jar's rules go further than ours. Speed: each white-space chunk
 is tokenised once and cached, so 100,000 prompts (`benchmarks/prompt_corpus.py` `make_pairs(50000)`, prompts and
 predictions) take about 0.9-1.5 s against
