@@ -26,11 +26,10 @@ captions match the jar exactly with `--n 5000` (5087/5088), and with `--n 20000 
 99.98, 99.97, 99.95, 99.96, 99.92, 99.96, 99.96, 99.94, 99.93 and 99.95% (20071-20086 of 20088). The remaining
 differences are pieces glued without spaces (`0.5x#FF0000`, `Inc.-5`, `anti-a.m.`, `Calif.I'm`, `...` between
 words, soft hyphens after digits, hosts and URLs before brackets, `\\x85`/U+3000 glued to a word, `&QUOT;` after a
-word) where the jar's rules go further than ours. Speed: each white-space chunk
-is tokenised once and cached, so 100,000 prompts (`benchmarks/prompt_corpus.py` `make_pairs(50000)`, prompts and
-predictions) take about 0.9-1.5 s against
-3.5-6 s for the one JVM run (start-up included), with no Java needed. Use `mode="java"` where numbers must be
-official.
+word) where the jar's rules go further than ours. Speed: each white-space chunk is tokenised once and cached, so
+100,000 prompts (`benchmarks/prompt_corpus.py` `make_pairs(50000)`, prompts and predictions) take about 0.9-1.5 s
+against 3.5-6 s for the one JVM run (start-up included), with no Java needed. Use `mode="java"` where numbers must
+be official.
 
 Java mode differs from pycocoevalcap in one respect: the line-breaking characters `\\r`, `\\v`, `\\f`, U+2028 and
 U+2029 are replaced by spaces before the jar runs, because the jar treats them as line ends, which would shift
@@ -156,8 +155,8 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
         ("prefix", rf"(?i:anti)-(?![{_W}])"),
         ("word_period", rf"{_ALNUM}+\.(?=[,;:])"),  # `5.,` `abc.;` keep their period
         # o'clock, d'Arc, l'amour, n'importe, n'tcan (not `b'clock`, `o'x`); d', l', o' take the rest of the word
-        # (`o'clock2x`, `d'arc_x`, `o'clock-x`), n' two or more letters, non-ASCII too (`n'éa`, `n'tfiancée`; `n'import_x`
-        # -> `n'import` `_` `x`)
+        # (`o'clock2x`, `d'arc_x`, `o'clock-x`), n' two or more letters, non-ASCII too (`n'éa`, `n'tfiancée`;
+        # `n'import_x` -> `n'import` `_` `x`)
         ("oclock", rf"[DdLlOo]{A}[A-Za-z]{W}+(?:[-\u2010\u2011]{_SEGMENT})*"
                    rf"|[Nn]{A}[Tt]{_LETTER}*|[Nn]{A}{_LETTER}{{2,}}"),
         # a word ending in a vowel or `y` joins a letter run after an apostrophe that starts with a lowercase ASCII
@@ -204,8 +203,8 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
         ("dashes", r"-{2,}"),
         ("dots", r"\.{2,}"),
         ("run", r"[!?]{2,}|#{2,}|@{2,}|\*+|_+|\$"),
-        # two or more superscript digits, or subscript digits, are one token (`¹²`, `₂₂`; not `¹₂`); one stays alone
         ("angles", r"<<|>>"),  # doubled, not tripled (`>>>` -> `>>` `>`); `<<br/>` -> `<<` `br` `/` `>`
+        # two or more superscript digits, or subscript digits, are one token (`¹²`, `₂₂`; not `¹₂`); one stays alone
         ("script_digits", "[\u00b9\u00b2\u00b3\u2070\u2074-\u2079]{2,}|[\u2080-\u2089]{2,}"),
         ("currency", r"[A-Z]+\$"),  # capitals take a `$` (`US$`, `C$10`, `ABC$`), not `Us$` `us$` `É$`
         # `&amp;` `&lt;` `&gt;` in any case, `&quot;` only in lowercase (`&QUOT;` stays a token)
