@@ -204,7 +204,8 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
         ("dots", r"\.{2,}"),
         ("run", r"[!?]{2,}|#{2,}|@{2,}|\*+|_+|\$"),
         ("angles", r"<<|>>"),  # doubled, not tripled (`>>>` -> `>>` `>`); `<<br/>` -> `<<` `br` `/` `>`
-        # two or more superscript digits, or subscript digits, are one token (`¹²`, `₂₂`; not `¹₂`); one stays alone
+        # two or more superscript digits, or subscript digits, are one token (`¹²`, `₂₂`; not `¹₂`); one stays
+        # alone
         ("script_digits", "[\u00b9\u00b2\u00b3\u2070\u2074-\u2079]{2,}|[\u2080-\u2089]{2,}"),
         ("currency", r"[A-Z]+\$"),  # capitals take a `$` (`US$`, `C$10`, `ABC$`), not `Us$` `us$` `É$`
         # `&amp;` `&lt;` `&gt;` in any case, `&quot;` only in lowercase (`&QUOT;` stays a token)
