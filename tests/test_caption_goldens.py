@@ -124,8 +124,8 @@ def test_ngram_tables_without_the_packed_sort_are_the_same(monkeypatch):
     sentences = [" ".join(rng.choices("abcdefgh", k=rng.randint(0, 25))) for _ in range(80)]
     corpus = encode_corpus(sentences[::2], [[s, s[:9]] for s in sentences[1::2]])
     packed = ngram_tables(corpus)
-    original = caption_corpus._sort_by_key
-    monkeypatch.setattr(caption_corpus, "_sort_by_key", lambda p, k, space, bits: original(p, k, 1 << 64, bits))
+    original = caption_corpus.sort_by_key
+    monkeypatch.setattr(caption_corpus, "sort_by_key", lambda p, k, space, bits: original(p, k, 1 << 64, bits))
     for ours, wide in zip(packed, ngram_tables(corpus), strict=True):
         for field in dataclasses.fields(ours):
             assert np.array_equal(getattr(ours, field.name), getattr(wide, field.name)), field.name

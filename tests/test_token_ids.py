@@ -106,10 +106,14 @@ def test_hash_collision_falls_back_to_the_dict_path(monkeypatch: pytest.MonkeyPa
 
 
 def test_truncated_hash_collision_retries_with_the_full_hash(monkeypatch: pytest.MonkeyPatch) -> None:
-    def one_group(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    grouping = module._group_equal_hashes
+
+    def one_group_unless_full(hashes: np.ndarray, full: bool) -> tuple[np.ndarray, np.ndarray]:
+        if full:
+            return grouping(hashes, full)
         return np.zeros(len(hashes), dtype=np.int64), np.zeros(1, dtype=np.int64)
 
-    monkeypatch.setattr(module, "_group_by_value_sort", one_group)
+    monkeypatch.setattr(module, "_group_equal_hashes", one_group_unless_full)
     sentences = random_sentences(8, 80)
     fast = _ids_from_bytes(sentences)
     assert fast is not None

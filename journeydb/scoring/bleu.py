@@ -13,7 +13,8 @@ import math
 
 import numpy as np
 
-from .caption_corpus import CaptionCorpus, NGramTable, offsets
+from .caption_corpus import CaptionCorpus, NGramTable
+from .sorted_runs import offsets
 
 _TINY = 1e-15  # the toolkit's names: added to the numerator ("so that if guess is 0 still return 0")
 _SMALL = 1e-9  # added to the denominator

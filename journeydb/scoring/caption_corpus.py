@@ -23,6 +23,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .sorted_runs import offsets, position_bits, run_lengths, sort_by_key
 from .token_ids import TokenIds, token_ids
 
 MAX_ORDER = 4
@@ -149,14 +150,6 @@ def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return indices
 
 
-def offsets(lengths: np.ndarray) -> np.ndarray:
-    """Where each of consecutive runs of the given lengths starts (an exclusive cumulative sum)."""
-    starts = np.zeros(len(lengths), dtype=np.int64)
-    if len(lengths) > 1:
-        np.cumsum(lengths[:-1], out=starts[1:])
-    return starts
-
-
 @dataclass(frozen=True)
 class NGramTable:
     """The repeated n-grams of one order: one entry per (sentence, n-gram), grouped by (n-gram, image).
@@ -194,7 +187,7 @@ def ngram_tables(corpus: CaptionCorpus, max_order: int = MAX_ORDER) -> list[NGra
     tokens = corpus.token_ids.astype(itype)
     sentence_image = corpus.sentence_image.astype(itype)
     vocab = max(corpus.vocab_size, 1)
-    position_bits = max(int(total - 1).bit_length(), 1)
+    bits = position_bits(total)
 
     positions = np.arange(total, dtype=itype)  # order 1: every position, keyed by its token
     keys = tokens.astype(np.uint64)
@@ -222,14 +215,14 @@ def ngram_tables(corpus: CaptionCorpus, max_order: int = MAX_ORDER) -> list[NGra
             keys += following[has_next].astype(np.uint64)
             del has_next, following
             key_space = num_grams * vocab
-        positions, keys = _sort_by_key(positions, keys, key_space, position_bits)
+        positions, keys = sort_by_key(positions, keys, key_space, bits)
         new_gram = np.empty(len(keys), dtype=bool)
         new_gram[:1] = True
         np.not_equal(keys[1:], keys[:-1], out=new_gram[1:])
         del keys
         # drop the n-grams seen once
         run_first = np.flatnonzero(new_gram)
-        run_size = np.diff(run_first, append=len(new_gram))
+        run_size = run_lengths(run_first, len(new_gram))
         repeated = np.repeat(run_size > 1, run_size)
         positions, new_gram = positions[repeated], new_gram[repeated]
         del run_first, run_size, repeated
@@ -240,23 +233,6 @@ def ngram_tables(corpus: CaptionCorpus, max_order: int = MAX_ORDER) -> list[NGra
             _table(corpus, order, sentence_of_token[positions], sentence_image, gram, new_gram, max(num_grams, 1))
         )
     return tables
-
-
-def _sort_by_key(
-    positions: np.ndarray, keys: np.ndarray, key_space: int, position_bits: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """`positions` and `keys` (uint64, below `key_space`) ordered by (key, position)."""
-    if key_space <= 1 << (64 - position_bits):
-        # one value sort of (key << bits | position): stable by construction, and much faster than a stable argsort
-        # plus two gathers
-        packed = keys << np.uint64(position_bits)
-        packed |= positions.astype(np.uint64)
-        packed.sort()
-        sorted_positions = (packed & np.uint64((1 << position_bits) - 1)).astype(positions.dtype)
-        packed >>= np.uint64(position_bits)
-        return sorted_positions, packed
-    ordering = np.argsort(keys, kind="stable")
-    return positions[ordering], keys[ordering]
 
 
 def _table(
@@ -280,7 +256,7 @@ def _table(
     del new_entry
     entry_sentence = sentence[entry_first]
     group_starts = np.flatnonzero(new_group[entry_first])  # group starts are entry starts
-    group_size = _run_lengths(group_starts, len(entry_first))
+    group_size = run_lengths(group_starts, len(entry_first))
     group_candidate = corpus.is_candidate[entry_sentence[group_starts]]
     # integer indices: a boolean mask this sparse and irregular makes numpy's masked gathers branch-bound
     matched = np.flatnonzero(group_candidate & (group_size > 1))
@@ -291,7 +267,7 @@ def _table(
         order=order,
         sentence=entry_sentence,
         gram=gram[entry_first],
-        count=_run_lengths(entry_first, len(sentence)),
+        count=run_lengths(entry_first, len(sentence)),
         group_starts=group_starts,
         group_candidate=group_candidate,
         group_size=group_size,
@@ -301,11 +277,3 @@ def _table(
         num_grams=num_grams,
         singletons=windows - np.bincount(sentence, minlength=corpus.num_sentences),
     )
-
-
-def _run_lengths(run_starts: np.ndarray, total: int) -> np.ndarray:
-    """The lengths of the runs that start at `run_starts` (ascending) in an array of `total` items."""
-    lengths = np.empty_like(run_starts)
-    np.subtract(run_starts[1:], run_starts[:-1], out=lengths[:-1])
-    lengths[-1:] = total - run_starts[-1:]
-    return lengths

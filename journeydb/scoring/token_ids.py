@@ -5,8 +5,8 @@ Ids are numbered in order of first occurrence, so they do not depend on which of
 - `_ids_from_bytes`, the fast path: the corpus is joined with newlines and encoded to UTF-8 once; token bounds,
   a 64-bit hash of every token (read 8 bytes at a time) and the grouping of equal hashes (one sort of
   hash-with-position keys) are all numpy passes, with no Python object per token. Equal hashes are then checked
-  byte for byte, so a collision cannot merge two tokens: it sends the corpus to a full-hash argsort, then to the
-  dict path. It applies when no sentence holds whitespace other than the ASCII space (tokenised captions never do).
+  byte for byte, so a collision cannot merge two tokens: it sends the corpus to a sort of the full hashes, then to
+  the dict path. It applies when no sentence holds whitespace other than the ASCII space (tokenised captions never do).
 - `_ids_from_dict`, the general path: `str.split()` and a dict.
 """
 
@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
+
+from .sorted_runs import position_bits, sort_by_key
 
 logger = logging.getLogger(__name__)
 
@@ -110,11 +112,11 @@ def _ids_from_bytes(sentences: Sequence[str]) -> TokenIds | None:
     hashes = _token_hashes(words, starts, token_length, first_word)
 
     # group equal hashes; a group is one token only if every member equals its first occurrence byte for byte
-    for grouping in (_group_by_value_sort, _group_by_argsort):
-        group, first_position = grouping(hashes)
+    for full in (False, True):
+        group, first_position = _group_equal_hashes(hashes, full)
         if _groups_hold_equal_tokens(group, first_position, words, starts, token_length, first_word):
             break
-        logger.debug("token hash collision in %s", grouping.__name__)
+        logger.debug("token hash collision (%s hash)", "full" if full else "truncated")
     else:
         return None  # the dict path
 
@@ -149,17 +151,14 @@ def _token_hashes(
     return hashes
 
 
-def _group_by_value_sort(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(group of each token, first position of each group), groups in hash order: one value sort of
-    `hash high bits | position` keys, so positions come out ascending within a group. Truncating the hash makes
-    collisions likelier (the byte check catches them)."""
+def _group_equal_hashes(hashes: np.ndarray, full: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(group of each token, first position of each group), groups in hash order, from one sort of (hash, position):
+    by default a value sort of the hash's high bits packed with the position (truncating the hash makes collisions
+    likelier; the byte check catches them), with `full` a stable argsort of the whole 64-bit hash (slower)."""
     num_tokens = len(hashes)
-    position_bits = max(int(num_tokens - 1).bit_length(), 1)
-    keys = hashes >> np.uint64(position_bits) << np.uint64(position_bits)
-    keys |= np.arange(num_tokens, dtype=np.uint64)
-    keys.sort()
-    position = (keys & np.uint64((1 << position_bits) - 1)).astype(np.int64)
-    keys >>= np.uint64(position_bits)
+    bits = position_bits(num_tokens)
+    keys, key_space = (hashes, 1 << 64) if full else (hashes >> np.uint64(bits), 1 << (64 - bits))
+    position, keys = sort_by_key(np.arange(num_tokens, dtype=np.int64), keys, key_space, bits)
     new_group = np.empty(num_tokens, dtype=bool)
     new_group[0] = True
     np.not_equal(keys[1:], keys[:-1], out=new_group[1:])
@@ -167,18 +166,6 @@ def _group_by_value_sort(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     group = np.empty(num_tokens, dtype=np.int64)
     group[position] = np.cumsum(new_group) - 1
     return group, position[new_group]
-
-
-def _group_by_argsort(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`_group_by_value_sort` on the full 64-bit hashes, with an argsort (slower)."""
-    position = np.argsort(hashes)
-    ordered = hashes[position]
-    new_group = np.empty(len(hashes), dtype=bool)
-    new_group[0] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=new_group[1:])
-    group = np.empty(len(hashes), dtype=np.int64)
-    group[position] = np.cumsum(new_group) - 1
-    return group, np.minimum.reduceat(position, np.flatnonzero(new_group))
 
 
 def _groups_hold_equal_tokens(
