@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 OnBadRecords = Literal["error", "warn", "skip"]
 ON_BAD_RECORDS_CHOICES = ("error", "warn", "skip")
 WARN_LOG_LIMIT = 5  # bad records logged one by one per kind, per read
+_WARNED: set[tuple[str, str]] = set()  # (where, reason) already logged: at most WARN_LOG_LIMIT per kind and read
 
 # split name as `datasets` sees it -> folder under data/
 SPLIT_DIRS = {"train": "train", "validation": "valid", "test": "test"}
@@ -143,8 +144,6 @@ def handle_bad(policy: OnBadRecords, stats: ReadStats, kind: str, where: str, re
     if seen == WARN_LOG_LIMIT:
         logger.warning("further %s are counted, not logged one by one", kind)
 
-
-_WARNED: set[tuple[str, str]] = set()  # bounded: at most WARN_LOG_LIMIT records per kind and read are added
 
 
 # --------------------------------------------------------------------------------------------------------------
