@@ -340,16 +340,11 @@ def _kept(tokens: list[str]) -> list[str]:
 
 
 def _context_free(text: str, start: int, end: int) -> bool:
-    """Whether the chunk `text[start:end]` (a run of non-white-space) tokenises the same wherever it stands.
-
-    Only three token shapes run across white space (tags `<a b>`, phone numbers `(555) 123-4567`, `555 123 4567`,
-    and fractions `1 1/2`), and only a final period looks at the next word (`I. The`, `No. 5`); everything else
-    depends on the chunk alone and on whether the file ends right after it.
-    """
-    last = text[end - 1]
-    if last == "." or "<" in text[start:end]:
-        return False
-    return not ((last == ")" or last.isdecimal()) and text[end:end + 1] == " " and text[end + 1:end + 2].isdecimal())
+    """Whether the chunk `text[start:end]` (a run of non-white-space) tokenises the same wherever it stands:
+    `_word_kind` 0, or 1 when the next chunk does not start with a digit after one space (tags `<a b>`, phone numbers
+    `(555) 123-4567`, `555 123 4567` and fractions `1 1/2` are the only tokens that run across white space)."""
+    kind = _word_kind(text[start:end])
+    return kind == 0 or (kind == 1 and not (text[end:end + 1] == " " and text[end + 1:end + 2].isdecimal()))
 
 
 _CHUNK = re.compile(r"\S+")
