@@ -50,8 +50,8 @@ from PIL import Image
 
 import datasets
 import journeydb
-from journeydb import layout as layout_module
-from journeydb.release import ANNOTATION_FILES, TASK3_KEYS
+from journeydb.release import layout as layout_module
+from journeydb.release.records import ANNOTATION_FILES, TASK3_KEYS
 
 DISTINCT_IMAGES = 32  # encoding 2,000 JPEGs of 1024x1024 would dominate the run; bytes are made unique below
 

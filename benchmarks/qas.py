@@ -29,7 +29,7 @@ import torch
 import journeydb
 from journeydb.models.letter_scoring import letter_token_ids
 from journeydb.models.llm_judge import answer_questions, render_judge_input
-from journeydb.models.tiny_causal_lm import build_tiny_causal_lm, word_vocabulary
+from journeydb.testing.tiny_causal_lm import build_tiny_causal_lm, word_vocabulary
 from journeydb.scoring.qas import ANSWER_LETTERS
 
 LETTER = re.compile(r"\b([ABCD])\b")

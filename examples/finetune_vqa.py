@@ -27,8 +27,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # `common` besid
 import common  # noqa: E402
 
 import journeydb  # noqa: E402
-from journeydb.evaluation import score_task  # noqa: E402
-from journeydb.tasks import references_from_rows  # noqa: E402
+from journeydb.evaluation.score import score_task  # noqa: E402
+from journeydb.evaluation.tasks import references_from_rows  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -42,7 +42,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def load_model(args: argparse.Namespace):
     if args.tiny:
-        from journeydb.models.tiny import build_tiny_blip2, mini_release_texts
+        from journeydb.testing.tiny_blip2 import build_tiny_blip2, mini_release_texts
 
         return build_tiny_blip2(mini_release_texts(args.data_dir), seed=args.seed)
     from transformers import Blip2ForConditionalGeneration, Blip2Processor

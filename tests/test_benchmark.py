@@ -7,10 +7,10 @@ import json
 
 from test_clip_retrieval import save_tiny_clip  # the tiny CLIP of the style-retrieval tests
 
-from journeydb.benchmark import BenchmarkOptions, run_benchmark
-from journeydb.evaluation import ScoringOptions
-from journeydb.models.tiny import mini_release_texts, save_tiny_blip2
-from journeydb.models.tiny_causal_lm import build_tiny_causal_lm, word_vocabulary
+from journeydb.evaluation.benchmark import BenchmarkOptions, run_benchmark
+from journeydb.evaluation.score import ScoringOptions
+from journeydb.testing.tiny_blip2 import mini_release_texts, save_tiny_blip2
+from journeydb.testing.tiny_causal_lm import build_tiny_causal_lm, word_vocabulary
 
 
 def test_named_models_replace_the_baselines_of_the_tasks_they_serve(mini_release, tmp_path):

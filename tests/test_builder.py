@@ -13,9 +13,9 @@ import datasets
 import pytest
 
 import journeydb
-from journeydb import release
-from journeydb.builder import JourneyDB, config_declarations
-from journeydb.release import ReleaseFormatError
+from journeydb.release import records
+from journeydb.builder.builder import JourneyDB, config_declarations
+from journeydb.release.records import ReleaseFormatError
 
 SPLIT_FOLDERS = {"train": "train", "validation": "valid", "test": "test"}
 EXPECTED_SPLITS = {
@@ -41,7 +41,7 @@ def read_annotations(root: Path, split: str) -> list[dict]:
 
 def write_annotations(root: Path, split: str, lines: list[str]) -> None:
     folder = root / "data" / SPLIT_FOLDERS[split]
-    name = release.ANNOTATION_FILES[SPLIT_FOLDERS[split]]
+    name = records.ANNOTATION_FILES[SPLIT_FOLDERS[split]]
     data = "".join(line + "\n" for line in lines).encode()
     with tarfile.open(folder / f"{name}.tgz", "w:gz") as tar:
         info = tarfile.TarInfo(name)
@@ -58,7 +58,7 @@ def shard_bytes(root: Path, split: str) -> dict[str, bytes]:
         with tarfile.open(archive) as tar:
             for member in tar.getmembers():
                 if member.isfile() and member.name.endswith(".jpg"):
-                    found[release.image_id_of(member.name)] = tar.extractfile(member).read()
+                    found[records.image_id_of(member.name)] = tar.extractfile(member).read()
     return found
 
 
@@ -96,7 +96,7 @@ def test_every_config_and_split_loads_with_declared_features(mini_release, cache
 
 
 def test_rows_match_the_annotation_file(mini_release, cache_dir):
-    lines = {release.image_id_of(r["img_path"]): r for r in read_annotations(mini_release, "validation")}
+    lines = {records.image_id_of(r["img_path"]): r for r in read_annotations(mini_release, "validation")}
     prompt = load(mini_release, "prompt", cache_dir, split="validation")
     for row in prompt:
         raw = lines[row["image_id"]]
@@ -121,15 +121,15 @@ def test_vqa_answers_normalised_and_ids_stable(mini_release, cache_dir, mini_man
     assert sum(q["type"] == "content" for q in questions) == mini_manifest["valid"]["content_qa"]
     assert {q["answer"] for q in questions} <= set("ABCD")
     assert all(len(q["options"]) == 4 for q in questions)
-    raw = {release.image_id_of(r["img_path"]): r for r in read_annotations(mini_release, "validation")}
+    raw = {records.image_id_of(r["img_path"]): r for r in read_annotations(mini_release, "validation")}
     forms = set()
     for row in ds:
         for q in row["questions"]:
             image_id, qtype, index = q["question_id"].rsplit("-", 2)
             assert image_id == row["image_id"] and qtype == q["type"]
-            item = raw[image_id]["Task3"][release.TASK3_KEYS[qtype]][int(index)]
+            item = raw[image_id]["Task3"][records.TASK3_KEYS[qtype]][int(index)]
             gold_text = item["Options"][q["answer"]]
-            assert q["options"][release.LETTERS.index(q["answer"])] == gold_text
+            assert q["options"][records.LETTERS.index(q["answer"])] == gold_text
             forms.add("text" if item["Answer"] == gold_text else item["Answer"].replace(q["answer"], "X", 1)[:3])
     assert {"X", "X.", "(X)", "X. ", "text"} <= forms  # every answer form of the release was met
 
@@ -144,7 +144,7 @@ def test_test_split_withholds_answers(mini_release, cache_dir, mini_manifest):
 
 def test_test_clean_with_ground_truth(mini_release, cache_dir):
     truth_path = mini_release / "ground_truth" / "test_annotations.jsonl"
-    truth = {release.image_id_of(json.loads(l)["img_path"]): json.loads(l) for l in truth_path.read_text().splitlines()}
+    truth = {records.image_id_of(json.loads(l)["img_path"]): json.loads(l) for l in truth_path.read_text().splitlines()}
     clean = load(mini_release, "test-clean", cache_dir, split="test", test_annotations=str(truth_path))
     for row in clean:
         gold = truth[row["image_id"]]
@@ -210,7 +210,7 @@ def test_dirt_is_counted_and_logged(mini_release, cache_dir, caplog):
     with caplog.at_level(logging.WARNING):
         ds = load(mini_release, "caption", cache_dir, split="train")
     assert all(r["caption"].strip() for r in ds)
-    summary = [r.message for r in caplog.records if r.name == "journeydb.builder"]
+    summary = [r.message for r in caplog.records if r.name == "journeydb.builder.builder"]
     assert any("3 rows without caption" in m and "2 malformed question" in m and "3 images without annotation" in m
                for m in summary)
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from conftest import isolated_env
-from journeydb.cli import main
-from journeydb.tasks import load_references
+from journeydb.cli.main import main
+from journeydb.evaluation.tasks import load_references
 
 QUICK = ["--no-meteor", "--similarity-model", "none"]
 
@@ -19,7 +19,7 @@ QUICK = ["--no-meteor", "--similarity-model", "none"]
 def test_benchmark_without_arguments_runs_the_baselines_on_the_mini_release(tmp_path):
     out = tmp_path / "report"
     proc = subprocess.run(
-        [sys.executable, "-m", "journeydb.cli", "benchmark", "--out", str(out)],
+        [sys.executable, "-m", "journeydb", "benchmark", "--out", str(out)],
         capture_output=True,
         text=True,
         env=isolated_env(tmp_path),

@@ -13,7 +13,7 @@ import journeydb
 from journeydb.models import clip_retrieval
 from journeydb.models.clip_retrieval import rank_features, rank_styles
 from journeydb.scoring.style import style_recall
-from journeydb.style_tree import read_style_vocabulary
+from journeydb.release.style_tree import read_style_vocabulary
 
 REPO = Path(__file__).resolve().parents[1]
 

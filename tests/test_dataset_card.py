@@ -10,8 +10,8 @@ import datasets
 import pytest
 
 import journeydb
-from journeydb.card import SUMMARY_MARKER, read_card_source, split_front_matter
-from journeydb.citation import JOURNEYDB_CITATION
+from journeydb.export.card import SUMMARY_MARKER, read_card_source, split_front_matter
+from journeydb.release.citation import JOURNEYDB_CITATION
 
 REPO = Path(__file__).resolve().parents[1]
 CARD = REPO / "dataset_card.md"

@@ -16,8 +16,8 @@ import yaml
 from datasets.distributed import split_dataset_by_node
 
 import journeydb
-from journeydb import export_units
-from journeydb.card import split_front_matter
+from journeydb.export import units as export_units
+from journeydb.export.card import split_front_matter
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted(journeydb.config_declarations())
@@ -242,7 +242,7 @@ def test_two_ranks_see_every_row_once(source, split, exported, mini_release, mod
 def test_cli_export_with_two_processes(mini_release: Path, tmp_path: Path, module_cache):
     out = tmp_path / "cli"
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    command = [sys.executable, "-m", "journeydb.cli", "export", str(mini_release), str(out)]
+    command = [sys.executable, "-m", "journeydb", "export", str(mini_release), str(out)]
     result = subprocess.run(
         [*command, "--configs", "vqa", "caption", "--num-proc", "2", "--on-bad-records", "skip"],
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300,

@@ -13,7 +13,7 @@ import journeydb
 from journeydb.models import llm_judge
 from journeydb.models.letter_scoring import letter_token_ids, score_letters
 from journeydb.models.llm_judge import answer_questions, compute_qas, render_instruction, render_judge_input
-from journeydb.models.tiny_causal_lm import build_tiny_causal_lm, word_vocabulary
+from journeydb.testing.tiny_causal_lm import build_tiny_causal_lm, word_vocabulary
 from journeydb.scoring.qas import qas_from_answers
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "qas_prompt.json"

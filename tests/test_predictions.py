@@ -6,13 +6,13 @@ import json
 
 import pytest
 
-from journeydb.predictions import (
+from journeydb.evaluation.predictions import (
     PredictionMismatchError,
     align_predictions,
     read_predictions,
     write_predictions,
 )
-from journeydb.tasks import TASK_NAMES, get_task, load_references
+from journeydb.evaluation.tasks import TASK_NAMES, get_task, load_references
 
 
 def _write(path, lines):

@@ -11,7 +11,7 @@ import pytest
 import journeydb
 import journeydb.scoring.qas
 from journeydb.models.llm_judge import compute_qas, render_judge_input
-from journeydb.models.tiny_causal_lm import build_tiny_causal_lm, word_vocabulary
+from journeydb.testing.tiny_causal_lm import build_tiny_causal_lm, word_vocabulary
 
 REPO = Path(__file__).resolve().parents[1]
 METRIC_DIR = REPO / "metrics" / "qas"

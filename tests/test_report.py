@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from journeydb.report import format_value, render_markdown, write_report
+from journeydb.evaluation.report import format_value, render_markdown, write_report
 
 TEXT = {"bleu_4": 0.0123, "meteor": None, "rouge_l": 0.25, "cider": 1.5, "similarity": 0.456, "num_samples": 3}
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 import journeydb
-from journeydb.inventory import count_release
-from journeydb.sample import write_sample_release
+from journeydb.release.inventory import count_release
+from journeydb.release.sample import write_sample_release
 
 SPLIT_FOLDERS = {"train": "train", "validation": "valid", "test": "test"}
 
@@ -94,7 +94,7 @@ def test_sample_refuses_a_non_empty_folder(tmp_path):
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "journeydb.cli", *args], cwd=cwd, capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "journeydb", *args], cwd=cwd, capture_output=True, text=True)
 
 
 def test_cli_sample_then_info(tmp_path, mini_manifest):

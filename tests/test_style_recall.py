@@ -5,7 +5,7 @@ import json
 import pytest
 
 from journeydb.scoring.style import style_recall
-from journeydb.style_tree import read_style_vocabulary, style_vocabulary, vocabulary_hash
+from journeydb.release.style_tree import read_style_vocabulary, style_vocabulary, vocabulary_hash
 
 # "oil painting" sits in two categories
 TREE = {

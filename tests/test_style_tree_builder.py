@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import journeydb
-from journeydb.style_tree import categories_of, load_style_tree, phrase_categories, read_style_vocabulary
-from journeydb.style_tree_builder import (
+from journeydb.release.style_tree import categories_of, load_style_tree, phrase_categories, read_style_vocabulary
+from journeydb.models.style_tree_builder import (
     NAME_SEPARATOR,
     build_style_tree,
     cluster_phrases,
@@ -65,7 +65,7 @@ def test_written_tree_and_plot(built_tree):
 def test_more_categories_than_phrases_is_clamped(caplog):
     phrases = ["a", "b", "c"]
     embeddings = np.eye(3, dtype=np.float32)
-    with caplog.at_level(logging.WARNING, logger="journeydb.style_tree_builder"):
+    with caplog.at_level(logging.WARNING, logger="journeydb.models.style_tree_builder"):
         tree = cluster_phrases(phrases, embeddings, 334)
     assert sorted(tree) == ["a", "b", "c"] and all(tree[p] == [p] for p in phrases)
     assert "asked for 334 categories but the vocabulary has only 3 phrases" in caplog.text
@@ -97,7 +97,7 @@ def test_cli_builds_tree_and_plot(mini_release, tmp_path):
     out = tmp_path / "out" / "tree.json"
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.run(
-        [sys.executable, "-m", "journeydb.cli", "style-tree", "build", str(mini_release), "--out", str(out),
+        [sys.executable, "-m", "journeydb", "style-tree", "build", str(mini_release), "--out", str(out),
          "--categories", "334"],
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300,
     )
@@ -113,7 +113,7 @@ def test_cli_builds_tree_and_plot(mini_release, tmp_path):
 def test_cli_error_names_the_missing_folder(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(REPO))
     proc = subprocess.run(
-        [sys.executable, "-m", "journeydb.cli", "style-tree", "build", str(tmp_path / "nope"), "--out",
+        [sys.executable, "-m", "journeydb", "style-tree", "build", str(tmp_path / "nope"), "--out",
          str(tmp_path / "t.json")],
         capture_output=True, text=True, env=env, timeout=300,
     )

@@ -7,9 +7,9 @@ import pytest
 from transformers import EvalPrediction, Seq2SeqTrainer, Seq2SeqTrainingArguments, Trainer, TrainingArguments
 
 import journeydb
-from journeydb.evaluation import ScoringOptions
-from journeydb.models.tiny import build_tiny_blip2
-from journeydb.trainer import BLIP2_IGNORE_KEYS, logits_to_ids, make_compute_metrics
+from journeydb.evaluation.score import ScoringOptions
+from journeydb.testing.tiny_blip2 import build_tiny_blip2
+from journeydb.integrations.trainer import BLIP2_IGNORE_KEYS, logits_to_ids, make_compute_metrics
 
 QUICK = ScoringOptions(similarity_model=None, meteor=False)
 
@@ -102,11 +102,11 @@ def test_generate_mode_strips_echoed_prompt_and_padding(captions):
 
     def fake_score(refs, texts, scoring=None, present=None):  # capture what would be scored
         seen["texts"], seen["refs"] = texts, refs.references
-        from journeydb.evaluation import TaskScore
+        from journeydb.evaluation.score import TaskScore
 
         return TaskScore(task=refs.task, scores={"num_samples": len(texts)})
 
-    import journeydb.trainer as trainer_module
+    import journeydb.integrations.trainer as trainer_module
 
     original = trainer_module.score_task
     trainer_module.score_task = fake_score

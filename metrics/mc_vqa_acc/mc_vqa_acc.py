@@ -10,8 +10,8 @@ from typing import Optional
 import datasets
 import evaluate
 
-from journeydb.citation import JOURNEYDB_CITATION
-from journeydb.metric_inputs import CheckedInputs
+from journeydb.release.citation import JOURNEYDB_CITATION
+from journeydb.integrations.evaluate_inputs import CheckedInputs
 from journeydb.scoring.choice import check_choice_inputs, score_choices
 
 _CITATION = JOURNEYDB_CITATION

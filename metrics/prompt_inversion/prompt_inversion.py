@@ -11,8 +11,8 @@ from typing import Any, Optional, Union
 import datasets
 import evaluate
 
-from journeydb.citation import JOURNEYDB_CITATION
-from journeydb.metric_inputs import CheckedInputs
+from journeydb.release.citation import JOURNEYDB_CITATION
+from journeydb.integrations.evaluate_inputs import CheckedInputs
 from journeydb.scoring.caption import check_caption_inputs, score_captions
 
 _CITATION = JOURNEYDB_CITATION + """\

@@ -6,9 +6,9 @@ A thin wrapper: the definition is `journeydb.scoring.qas`, the judge `journeydb.
 import datasets
 import evaluate
 
-from journeydb.citation import JOURNEYDB_CITATION
+from journeydb.release.citation import JOURNEYDB_CITATION
 from journeydb.models.llm_judge import compute_qas
-from journeydb.metric_inputs import CheckedInputs
+from journeydb.integrations.evaluate_inputs import CheckedInputs
 from journeydb.scoring.qas import check_qas_inputs
 
 _CITATION = JOURNEYDB_CITATION

@@ -8,8 +8,8 @@ from typing import Any, Mapping, Optional, Sequence, Union
 import datasets
 import evaluate
 
-from journeydb.citation import JOURNEYDB_CITATION
-from journeydb.metric_inputs import CheckedInputs
+from journeydb.release.citation import JOURNEYDB_CITATION
+from journeydb.integrations.evaluate_inputs import CheckedInputs
 from journeydb.scoring.style import check_style_inputs, style_recall
 
 _CITATION = JOURNEYDB_CITATION

@@ -1,0 +1,384 @@
+"""`JourneyDB`: the `datasets.GeneratorBasedBuilder` over the raw release, and `load()`.
+
+datasets >= 4 refuses loading scripts, so the builder is a class users import (`journeydb.load(...)`) rather than
+a `journeydb.py` next to the data. Configs are declared in `builder_configs/*.yaml` (features in the HF YAML
+feature format the dataset card uses too).
+
+How a split is generated: image shards (`imgs/NNN.tgz`, or the `NNN/` folders they extract to) are the shard
+axis, streamed with `dl_manager.iter_archive`. The annotation file is split by shard once per machine (by the
+`./NNN/` prefix of `img_path`; see `annotation_index`), so each shard reads only its own raw lines, holds only
+those in memory, and parses a line only when its image comes by.
+Rows are keyed `Key(index of the shard in this worker's list, row index in the shard)`, the key datasets >= 4.4.2
+expects; the exporter uses it to tell which image shard a row came from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import posixpath
+from pathlib import Path
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Iterable, Iterator, Optional, Union
+
+import datasets
+import yaml
+from datasets.builder import Key
+from datasets.utils.file_utils import xisdir, xopen
+
+from journeydb.release import annotation_index, layout, records
+from journeydb.release.citation import JOURNEYDB_CITATION
+from journeydb.release.records import OnBadRecords, ReadStats, Record, ReleaseFormatError
+from journeydb.release.style_tree import categories_of, load_style_tree, phrase_categories
+
+logger = logging.getLogger(__name__)
+
+VERSION = datasets.Version("1.0.0")
+
+_HOMEPAGE = "https://journeydb.github.io"
+_LICENSE = "JourneyDB Terms of Usage: non-commercial research only, no redistribution"
+
+
+@dataclass(frozen=True)
+class ConfigDeclaration:
+    """One `builder_configs/<name>.yaml`."""
+
+    name: str
+    description: str
+    splits: tuple[str, ...]
+    features: datasets.Features
+
+
+@lru_cache(maxsize=None)
+def config_declarations() -> dict[str, ConfigDeclaration]:
+    """The per-config declarations shipped with the package, by config name."""
+    folder = resources.files("journeydb.builder.configs")
+    declarations = {}
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".yaml"):
+            continue
+        raw = yaml.safe_load(entry.read_text(encoding="utf-8"))
+        declarations[raw["config_name"]] = ConfigDeclaration(
+            name=raw["config_name"],
+            description=" ".join(raw["description"].split()),
+            splits=tuple(raw["splits"]),
+            features=datasets.Features._from_yaml_list(raw["features"]),
+        )
+    return declarations
+
+
+def _code_hash() -> str:
+    """Hash of the code and declarations that shape the prepared data, so a code change invalidates the cache."""
+    digest = hashlib.sha256()
+    for package, module in (("journeydb.release", "records.py"), ("journeydb.builder", "builder.py"), ("journeydb.release", "style_tree.py")):
+        digest.update(resources.files(package).joinpath(module).read_bytes())
+    for decl in config_declarations().values():
+        digest.update(repr((decl.name, decl.splits, decl.features)).encode())
+    return digest.hexdigest()[:16]
+
+
+@dataclass
+class JourneyDBConfig(datasets.BuilderConfig):
+    """BuilderConfig for JourneyDB.
+
+    Args:
+        on_bad_records (`str`, defaults to `"warn"`):
+            What to do with a record or question that cannot be read (unknown answer form, malformed Task3 item,
+            bad `img_path`): `"error"` raises naming file and line, `"warn"` skips it and logs where, `"skip"`
+            skips it. Skips are counted and summarised in the log either way.
+        style_tree (`str`, *optional*):
+            Path to a style tree JSON `{category: [phrases]}`; fills `style_categories` of the `style` config.
+        test_annotations (`str`, *optional*):
+            Path to a JSONL file with the test ground truth (a validation-style line per image, plus
+            `clean_prompt`); fills `prompt`, `clean_prompt`, `caption` and answers of the `test-clean` config.
+    """
+
+    on_bad_records: OnBadRecords = "warn"
+    style_tree: Optional[str] = None
+    test_annotations: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        records.check_on_bad_records(self.on_bad_records)
+        if self.name not in config_declarations():
+            raise ValueError(f"unknown JourneyDB config {self.name!r}; choose one of {sorted(config_declarations())}")
+
+
+class JourneyDB(datasets.GeneratorBasedBuilder):
+    """JourneyDB (arXiv 2307.00716) read straight from the released tgz shards and JSONL annotations."""
+
+    BUILDER_CONFIG_CLASS = JourneyDBConfig
+    BUILDER_CONFIGS = [
+        JourneyDBConfig(name=decl.name, version=VERSION, description=decl.description)
+        for decl in config_declarations().values()
+    ]
+    DEFAULT_CONFIG_NAME = "vqa"
+    # rows carry full-size JPEG bytes: keep writer batches small so memory stays bounded
+    DEFAULT_WRITER_BATCH_SIZE = 100
+
+    config: JourneyDBConfig
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("dataset_name", "journeydb")
+        kwargs.setdefault("hash", _code_hash())
+        super().__init__(*args, **kwargs)
+        # config kwargs are set on a copy of the declared config without re-running __post_init__: check here
+        records.check_on_bad_records(self.config.on_bad_records)
+
+    def _info(self) -> datasets.DatasetInfo:
+        decl = config_declarations()[self.config.name]
+        return datasets.DatasetInfo(
+            description=decl.description,
+            features=decl.features,
+            homepage=_HOMEPAGE,
+            license=_LICENSE,
+            citation=JOURNEYDB_CITATION,
+        )
+
+    # ----------------------------------------------------------------------------------------------------------
+    def _split_generators(self, dl_manager: datasets.DownloadManager) -> list[datasets.SplitGenerator]:
+        if not self.config.data_dir:
+            raise ValueError(
+                "JourneyDB needs data_dir: the folder that contains `data/` (the HF dataset repo JourneyDB/JourneyDB "
+                "as downloaded), or 'hf://datasets/JourneyDB/JourneyDB' to stream with your token"
+            )
+        decl = config_declarations()[self.config.name]
+        generators = []
+        for split in decl.splits:
+            folder = layout.split_folder(self.config.data_dir, split)
+            annotation_path = layout.annotation_path(folder, split)
+            shard_names, shard_paths = layout.shard_paths(folder, split)
+            shards = []
+            for name, path in zip(shard_names, shard_paths):
+                if xisdir(path):
+                    shards.append({"name": name, "files": dl_manager.iter_files(path), "root": path})
+                else:
+                    shards.append({"name": name, "archive": dl_manager.iter_archive(dl_manager.download(path))})
+            generators.append(
+                datasets.SplitGenerator(
+                    name=split,
+                    gen_kwargs={
+                        "split": split,
+                        "annotation_path": dl_manager.download(annotation_path),
+                        "annotation_name": annotation_path,
+                        "shards": shards,
+                        "all_shard_names": tuple(shard_names),
+                    },
+                )
+            )
+        return generators
+
+    def _generate_examples(
+        self,
+        split: str,
+        annotation_path: str,
+        annotation_name: str,
+        shards: list[dict[str, Any]],
+        all_shard_names: tuple[str, ...],
+    ) -> Iterator[tuple[Key, dict[str, Any]]]:
+        my_shards = {shard["name"] for shard in shards}
+        # the worker holding the first shard also reports what belongs to no shard, so nothing is counted twice
+        reports_orphans = all_shard_names[0] in my_shards
+        is_test = split == "test"
+        stats = ReadStats()
+        policy = self.config.on_bad_records
+        index = annotation_index.build_index(annotation_path, annotation_name, all_shard_names, is_test)
+        if reports_orphans:
+            _report_unrouted(index, annotation_name, is_test, policy, stats)
+        test_truth = self._test_ground_truth(stats) if self.config.name == "test-clean" else None
+        tree_index = phrase_categories(load_style_tree(self.config.style_tree)) if self.config.style_tree else None
+
+        for shard_index, shard in enumerate(shards):
+            pending = _shard_annotations(index, shard["name"], annotation_name, policy, stats)
+            row_index = 0
+            for member_name, read_bytes in _iter_shard_images(shard):
+                image_id = records.image_id_of(member_name)
+                line = pending.pop(image_id, None)
+                if line is None:  # the release has more images than labelled ones (paper Table 2)
+                    stats.skip("images without annotation", member_name)
+                    continue
+                line_no, raw = line
+                where = f"{annotation_name}:{line_no}"
+                decoded = records.decode_line(raw, where)
+                record = records.parse_record(decoded, where, policy, stats, with_answers=not is_test)
+                if record is None:
+                    continue
+                row = self._row(record, where, stats, tree_index, test_truth)
+                if row is None:
+                    continue
+                row["image"] = {"path": posixpath.basename(member_name), "bytes": read_bytes()}
+                yield Key(shard_index, row_index), row
+                row_index += 1
+            for image_id, (line_no, _) in pending.items():
+                stats.skip("annotations whose image is in no shard", f"{annotation_name}:{line_no} ({image_id})")
+        skipped = {k: v for k, v in stats.counts.items() if k != "images without annotation"}
+        if skipped:
+            logger.warning("JourneyDB %s/%s, shards %s: %s", self.config.name, split, sorted(my_shards), stats.summary())
+        elif stats.counts:
+            logger.info("JourneyDB %s/%s, shards %s: %s", self.config.name, split, sorted(my_shards), stats.summary())
+
+    # ----------------------------------------------------------------------------------------------------------
+    def _row(
+        self,
+        record: Record,
+        where: str,
+        stats: ReadStats,
+        tree_index: Optional[dict[str, list[str]]],
+        test_truth: Optional[dict[str, Record]],
+    ) -> Optional[dict[str, Any]]:
+        name = self.config.name
+        row: dict[str, Any] = {"image_id": record.image_id}
+        if name == "prompt":
+            if record.prompt is None or not record.prompt.strip():
+                stats.skip("rows without prompt", where)
+                return None
+            row.update(
+                prompt=record.prompt,
+                style=record.style,
+                content=record.content,
+                atmosphere=record.atmosphere,
+                others=record.others,
+            )
+        elif name == "caption":
+            if record.caption is None:
+                stats.skip("rows without caption", where)
+                return None
+            row["caption"] = record.caption
+        elif name == "style":
+            row["styles"] = record.style
+            row["style_categories"] = categories_of(record.style, tree_index) if tree_index is not None else []
+        elif name == "vqa":
+            row["questions"] = [q.as_row() for q in record.questions]
+        elif name == "test-clean":
+            truth = test_truth.get(record.image_id) if test_truth is not None else None
+            row["prompt"] = truth.prompt if truth else None
+            row["clean_prompt"] = truth.clean_prompt if truth else None
+            row["caption"] = truth.caption if truth else None
+            row["questions"] = _with_answers(record, truth, where)
+            if test_truth is not None and truth is None:
+                stats.skip("test images without ground truth (kept, answers null)", where)
+        return row
+
+    def _test_ground_truth(self, stats: ReadStats) -> Optional[dict[str, Record]]:
+        path = self.config.test_annotations
+        if not path:
+            return None
+        truth: dict[str, Record] = {}
+        with xopen(path, "rb") as f:
+            for line_no, raw in records.iter_jsonl_lines(f, path):
+                record = records.parse_record(raw, f"{path}:{line_no}", self.config.on_bad_records, stats)
+                if record is not None:
+                    truth.setdefault(record.image_id, record)
+        return truth
+
+
+def _report_unrouted(
+    index: Path, name: str, is_test: bool, policy: OnBadRecords, stats: ReadStats
+) -> None:
+    """Count (or raise for) the annotation lines that name no shard of the split: bad or missing `img_path`, or
+    a shard that is not there. Done by one worker only, so nothing is counted twice."""
+    for line_no, raw in annotation_index.shard_lines(index, annotation_index.UNROUTED):
+        where = f"{name}:{line_no}"
+        img_path = records.peek_img_path(raw)
+        if img_path is None:  # decode fully: a malformed line raises here, naming file and line
+            records.parse_record(records.decode_line(raw, where), where, policy, stats, with_answers=not is_test)
+            continue
+        try:
+            relative = records.validate_img_path(img_path, where)
+        except records.BadRecord as err:
+            records.handle_bad(policy, stats, "bad img_path", where, str(err))
+            continue
+        stats.skip("annotations whose image is in no shard", f"{where} ({relative})")
+
+
+def _shard_annotations(
+    index: Path, shard: str, name: str, policy: OnBadRecords, stats: ReadStats
+) -> dict[str, tuple[int, str]]:
+    """image_id -> (line number, raw line) for one shard; lines are decoded only when their image comes by."""
+    pending: dict[str, tuple[int, str]] = {}
+    for line_no, raw in annotation_index.shard_lines(index, shard):
+        image_id = records.image_id_of(records.peek_img_path(raw) or "")
+        if image_id in pending:
+            where = f"{name}:{line_no}"
+            records.handle_bad(policy, stats, "duplicate annotations", where, f"image {image_id} is annotated twice")
+            continue
+        pending[image_id] = (line_no, raw)
+    return pending
+
+
+def _iter_shard_images(shard: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """(member name, zero-argument bytes reader) for each image of a shard; folders are read lazily."""
+    if "archive" in shard:
+        for member_name, data in layout.iter_archive_images(shard["name"], shard["archive"]):
+            yield member_name, (lambda data=data: data)
+    else:
+        for path in shard["files"]:
+            if records.is_image_member(path):
+                yield path, (lambda path=path: layout.read_file(path))
+
+
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _with_answers(record: Record, truth: Optional[Record], where: str) -> list[dict[str, Any]]:
+    rows = [q.as_row() for q in record.questions]
+    if truth is None:
+        return rows
+    truth_by_id = {q.question_id: q for q in truth.questions}
+    for row in rows:
+        gold = truth_by_id.get(row["question_id"])
+        if gold is None:
+            continue
+        if gold.question != row["question"] or gold.options != row["options"]:
+            raise ReleaseFormatError(
+                f"{where}: test ground truth for {row['question_id']} has another question or options than the "
+                "test questions file"
+            )
+        row["answer"] = gold.answer
+    return rows
+
+
+def load(
+    config: str,
+    data_dir: str,
+    split: Optional[str] = None,
+    streaming: bool = False,
+    num_proc: Optional[int] = None,
+    cache_dir: Optional[str] = None,
+    **config_kwargs: Any,
+) -> Union[datasets.DatasetDict, datasets.Dataset, datasets.IterableDatasetDict, datasets.IterableDataset]:
+    """Load a JourneyDB config from the raw release, as `datasets.load_dataset` would.
+
+    Args:
+        config (`str`): one of `prompt`, `caption`, `style`, `vqa`, `test-clean`.
+        data_dir (`str`): the folder that contains `data/` (or `hf://datasets/JourneyDB/JourneyDB` with a token).
+        split (`str`, *optional*): `train`, `validation` or `test`; all splits of the config when omitted.
+        streaming (`bool`, defaults to `False`): read the archives lazily instead of preparing Arrow files.
+        num_proc (`int`, *optional*): processes for preparing (image shards are distributed among them).
+        cache_dir (`str`, *optional*): where prepared Arrow files go (datasets' default cache otherwise).
+        **config_kwargs: `on_bad_records`, `style_tree`, `test_annotations` (see `JourneyDBConfig`).
+
+    Example:
+
+    ```py
+    >>> import journeydb
+    >>> ds = journeydb.load("vqa", data_dir=journeydb.sample_dir(), split="validation")
+    >>> ds.features["questions"][0]["answer"]
+    Value('string')
+    ```
+    """
+    if config not in config_declarations():
+        raise ValueError(f"unknown JourneyDB config {config!r}; choose one of {sorted(config_declarations())}")
+    builder = JourneyDB(config_name=config, data_dir=str(data_dir), cache_dir=cache_dir, **config_kwargs)
+    if streaming:
+        return builder.as_streaming_dataset(split=split)
+    try:
+        builder.download_and_prepare(num_proc=num_proc)
+    except datasets.exceptions.DatasetGenerationError as err:
+        # datasets wraps generator errors; surface ours, which name the file and line
+        if isinstance(err.__cause__, (ReleaseFormatError, FileNotFoundError)):
+            raise err.__cause__ from None
+        raise
+    return builder.as_dataset(split=split)

@@ -1,0 +1,112 @@
+"""`journeydb evaluate`: score a prediction file of one task against a split of the release."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+from journeydb.evaluation.score import DEFAULT_RECALL_K, ScoringOptions, evaluate_predictions
+from journeydb.evaluation.tasks import TASK_NAMES, load_references
+
+
+def add_scoring_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of the scoring functions (shared with `journeydb benchmark`)."""
+    g = p.add_argument_group("scoring")
+    g.add_argument("--qas-model", metavar="PATH", help="judge LLM for QAS (default: the lexical baseline judge)")
+    g.add_argument("--style-tree", metavar="JSON", help="style tree {category: [phrases]} for per-category recall")
+    g.add_argument(
+        "--similarity-model",
+        default="default",
+        metavar="PATH",
+        help="sentence-transformers model of the Similarity score; 'default' = offline all-MiniLM-L6-v2, 'none' skips",
+    )
+    g.add_argument("--no-meteor", action="store_true", help="skip METEOR (it needs Java)")
+    g.add_argument(
+        "--tokenizer", choices=("python", "java"), default="python", help="PTB tokenizer (default %(default)s)"
+    )
+    g.add_argument("--k", type=int, nargs="+", default=list(DEFAULT_RECALL_K), help="k of style recall@k")
+    g.add_argument(
+        "--test-annotations",
+        metavar="JSONL",
+        help="the withheld test ground truth (organisers only); needed to score --split test",
+    )
+    g.add_argument("--batch-size", type=int, default=8, help="batch size of model runs (default %(default)s)")
+    g.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
+
+
+def scoring_options(args: argparse.Namespace) -> ScoringOptions:
+    similarity = None if args.similarity_model.lower() == "none" else args.similarity_model
+    if any(k < 1 for k in args.k):
+        raise ValueError(f"--k values must be >= 1, got {args.k}")
+    return ScoringOptions(
+        similarity_model=similarity,
+        meteor=not args.no_meteor,
+        tokenizer=args.tokenizer,
+        judge=args.qas_model,
+        style_tree=args.style_tree,
+        recall_k=tuple(args.k),
+        batch_size=args.batch_size,
+        device=args.device,
+    )
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "evaluate",
+        help="score a prediction JSONL file of one task (paper-style table; missing/duplicate/unknown ids reported)",
+        description=(
+            "Predictions are JSONL: one line per image, {'image_id': ..., 'prediction': ...} (vqa: per question, "
+            "with 'question_id'); a prediction is a string, or for style a list of phrases, best first. Missing ids "
+            "score as wrong, duplicates use the first line, unknown ids are not scored; all are reported."
+        ),
+    )
+    p.add_argument("--task", required=True, choices=TASK_NAMES)
+    p.add_argument("--predictions", required=True, metavar="JSONL")
+    p.add_argument("--data-dir", required=True, help="the release folder (contains data/)")
+    p.add_argument("--split", default="validation", choices=("train", "validation", "test"), help="(default %(default)s)")
+    p.add_argument("--model-name", help="row label in the tables (default: the prediction file's name)")
+    p.add_argument("--out", metavar="DIR", help="also write results.json, report.md and plots here")
+    p.add_argument("--strict", action="store_true", help="missing, duplicate or unknown ids are an error")
+    add_scoring_arguments(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from journeydb.evaluation.benchmark import is_synthetic_release
+    from journeydb.evaluation.score import judge_label
+    from journeydb.evaluation.report import render_markdown, write_report
+
+    options = scoring_options(args)
+    refs = load_references(args.task, args.data_dir, args.split, test_annotations=args.test_annotations)
+    entry = evaluate_predictions(args.predictions, refs, options, model_label=args.model_name, strict=args.strict)
+    if args.task == "qas":
+        entry["judge"] = judge_label(options.judge)
+        entry["prompt_model"] = entry["model"]
+    entry["predictions"] = os.path.abspath(args.predictions)
+    results = {
+        "split": args.split,
+        "data_dir": args.data_dir,
+        "mini_release": is_synthetic_release(args.data_dir),
+        "tasks": {args.task: entry},
+    }
+    matching = entry["matching"]
+    problems = [
+        f"{v['count']} {kind} (e.g. {', '.join(map(repr, v['examples']))})"
+        for kind, v in matching.items()
+        if v["count"]
+    ]
+    print(
+        f"journeydb evaluate: {args.task} on {args.split}: {len(refs)} expected, "
+        + ("; ".join(problems) if problems else "every id matched once")
+        + (" - missing ids are scored as wrong" if matching["missing"]["count"] else "")
+    )
+    print(render_markdown(results, title=f"JourneyDB evaluation: {args.task}"))
+    if args.out:
+        os.makedirs(args.out, exist_ok=True)
+        with open(os.path.join(args.out, "results.json"), "w", encoding="utf-8") as f:
+            json.dump(results, f, indent=2, ensure_ascii=False)
+            f.write("\n")
+        written = write_report(results, args.out, title=f"JourneyDB evaluation: {args.task}")
+        print(f"wrote results.json and {', '.join(os.path.basename(w) for w in written)} to {args.out}")
+    return 0
