@@ -21,7 +21,7 @@ from pathlib import Path
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Iterable, Iterator, Optional, Union
+from typing import Any, Iterator, Optional, Union
 
 import datasets
 import yaml

@@ -1,7 +1,7 @@
 """The JourneyDB release as it is on disk: file names, JSONL records, `img_path` checks, answer normalisation.
 
 This module knows nothing of `datasets`: it turns raw annotation lines into plain records and says, with file and
-line, what it could not read. See ../shared/docs/journeydb_format.md for what is known of the real release.
+line, what it could not read. The README's "The layout it reads" lists what is known of the real release.
 
 Layout (the HF dataset repo `JourneyDB/JourneyDB`, i.e. the folder that contains `data/`):
 
@@ -106,11 +106,6 @@ class ReadStats:
     def skip(self, kind: str, where: str) -> None:
         self.counts[kind] += 1
         self.examples.setdefault(kind, where)
-
-    def merge(self, other: "ReadStats") -> None:
-        self.counts.update(other.counts)
-        for kind, where in other.examples.items():
-            self.examples.setdefault(kind, where)
 
     def summary(self) -> str:
         if not self.counts:

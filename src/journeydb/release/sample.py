@@ -4,7 +4,7 @@ Everything is drawn from one seeded RNG, and archives are written with fixed tim
 same bytes. Images are real JPEGs drawn from their prompts (the object's colour and shape, a background tied to the
 first style phrase), so that simple image-feature baselines have signal.
 
-Dirt reproduced from the real release (../shared/docs/journeydb_format.md): the `realease` typo, `./NNN/` paths,
+Dirt reproduced from the real release: the `realease` typo, `./NNN/` paths,
 directory and non-image entries inside shards, images nobody annotated, the legacy crawl-path `train_anno.jsonl`,
 a missing `Task2`, a `None` and a blank caption, answers as "B", "B.", "(B)", "B. text" or the option text, option
 labels in shuffled order, a malformed Task3 item, prompts with Midjourney parameters, brackets, `::` weights,
