@@ -7,7 +7,7 @@ import json
 import os
 
 from journeydb.evaluation.score import DEFAULT_RECALL_K, ScoringOptions, evaluate_predictions
-from journeydb.evaluation.tasks import TASK_NAMES, load_references
+from journeydb.evaluation.tasks import TASK_NAMES, get_task, load_references
 
 
 def add_scoring_arguments(p: argparse.ArgumentParser) -> None:
@@ -73,14 +73,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from journeydb.evaluation.benchmark import is_synthetic_release
+    from journeydb.release.sample import is_synthetic_release
     from journeydb.evaluation.score import judge_label
     from journeydb.evaluation.report import render_markdown, write_report
 
     options = scoring_options(args)
     refs = load_references(args.task, args.data_dir, args.split, test_annotations=args.test_annotations)
     entry = evaluate_predictions(args.predictions, refs, options, model_label=args.model_name, strict=args.strict)
-    if args.task == "qas":
+    if get_task(args.task).prompts_from:  # a judged task: its rows name the judge and the prompts' model
         entry["judge"] = judge_label(options.judge)
         entry["prompt_model"] = entry["model"]
     entry["predictions"] = os.path.abspath(args.predictions)

@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence, Union
 
-from .tasks import TaskReferences
+from .references import TaskReferences
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,8 @@
-"""The five scored tasks: which config holds their ground truth, what a prediction is keyed by, and its references.
+"""The task registry: the five scored tasks, each declaring everything that is particular to it.
+
+A `Task` names the config of its ground truth, how references are collected from its rows, what a prediction is
+keyed by and what it is, its scorer, the benchmark's built-in baseline and which model predicts it. Code elsewhere
+asks the registry (`get_task`) instead of testing task names.
 
 | task | paper table | prediction key | prediction | reference |
 |---|---|---|---|---|
@@ -15,31 +19,81 @@ The test split's ground truth is withheld by the release; organisers who hold it
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from typing import Any, Optional
+from dataclasses import dataclass
+from typing import Any, Callable, Literal, Optional
 
-from journeydb.release.records import ReadStats
+from .baseline_predictions import (
+    BaselineQueries,
+    FittedBaselines,
+    PredictionRows,
+    nearest_captions,
+    nearest_prompts,
+    neighbour_styles,
+    prior_answers,
+)
+from .references import (
+    Collector,
+    TaskReferences,
+    collect_caption,
+    collect_prompt,
+    collect_question_lists,
+    collect_questions,
+    collect_styles,
+)
 
 logger = logging.getLogger(__name__)
+
+# which `journeydb benchmark` model predicts a task: the image-text-to-text model (`--model`: generation, or letter
+# scoring for vqa) or the CLIP model (`--clip-model`)
+ModelRole = Literal["generate", "choose", "rank"]
+# what one reference is: a text, style phrases, an answer letter (with its question's type and options), or an
+# image's list of question dicts
+ReferenceKind = Literal["text", "phrases", "letter", "questions"]
 
 
 @dataclass(frozen=True)
 class Task:
     name: str
+    title: str
     config: str  # the builder config of its references on train/validation
     key: str  # the id field a prediction line is matched on
     ranked: bool  # a prediction is a ranked list of strings (else one string)
-    title: str
+    collect: Collector  # adds one row's ground truth to the references
+    reference_kind: ReferenceKind
+    model_role: ModelRole
+    baseline: str  # how the built-in baseline predicts it (the label in every table)
+    predict_baseline: Callable[[FittedBaselines, TaskReferences, BaselineQueries], PredictionRows]
+    baseline_uses_image: bool = True  # the baseline looks at the scored image (its nearest training images)
+    has_test_truth: bool = True  # test-clean carries its ground truth (given test_annotations)
+    prompts_from: Optional[str] = None  # judges the predictions of another task (qas: the predicted prompts)
 
 
 TASKS: dict[str, Task] = {
     task.name: task
     for task in (
-        Task("prompt_inversion", "prompt", "image_id", False, "Prompt inversion"),
-        Task("caption", "caption", "image_id", False, "Image captioning"),
-        Task("style", "style", "image_id", True, "Style retrieval"),
-        Task("vqa", "vqa", "question_id", False, "Multiple-choice VQA"),
-        Task("qas", "vqa", "image_id", False, "Question Answering Score"),
+        Task(
+            "prompt_inversion", "Prompt inversion", "prompt", "image_id", False, collect_prompt, "text",
+            model_role="generate", baseline="baseline (nearest training image)", predict_baseline=nearest_prompts,
+        ),
+        Task(
+            "caption", "Image captioning", "caption", "image_id", False, collect_caption, "text",
+            model_role="generate", baseline="baseline (nearest training image)", predict_baseline=nearest_captions,
+        ),
+        Task(
+            "style", "Style retrieval", "style", "image_id", True, collect_styles, "phrases",
+            model_role="rank", baseline="baseline (nearest training images' styles)", predict_baseline=neighbour_styles,
+            has_test_truth=False,
+        ),
+        Task(
+            "vqa", "Multiple-choice VQA", "vqa", "question_id", False, collect_questions, "letter",
+            model_role="choose", baseline="baseline (answer prior)", predict_baseline=prior_answers,
+            baseline_uses_image=False,
+        ),
+        Task(
+            "qas", "Question Answering Score", "vqa", "image_id", False, collect_question_lists, "questions",
+            model_role="generate", baseline="baseline (nearest training image)", predict_baseline=nearest_prompts,
+            prompts_from="prompt_inversion",
+        ),
     )
 }
 TASK_NAMES = tuple(TASKS)
@@ -50,30 +104,6 @@ def get_task(name: str) -> Task:
         return TASKS[name]
     except KeyError:
         raise ValueError(f"unknown task {name!r}; choose one of {', '.join(TASK_NAMES)}") from None
-
-
-@dataclass
-class TaskReferences:
-    """The ground truth of one task on one split, in dataset order.
-
-    `ids` are the keys predictions must carry (`question_id` for vqa, else `image_id`); `references[i]` belongs to
-    `ids[i]`: a string (prompt_inversion, caption), a list of phrases (style), a letter (vqa) or the image's list of
-    question dicts (qas). `skipped` counts rows that have no ground truth to score against (named, not dropped
-    silently).
-    """
-
-    task: str
-    split: str
-    ids: list[str]
-    image_ids: list[str]
-    references: list[Any]
-    question_types: Optional[list[str]] = None  # vqa
-    options: Optional[list[list[str]]] = None  # vqa
-    questions: Optional[list[str]] = None  # vqa: the question texts
-    skipped: ReadStats = field(default_factory=ReadStats)
-
-    def __len__(self) -> int:
-        return len(self.ids)
 
 
 def reference_rows(
@@ -89,8 +119,8 @@ def reference_rows(
 
     spec = get_task(task)
     if split == "test":
-        if spec.name == "style":
-            raise ValueError("style retrieval has no test ground truth (test-clean carries no style phrases)")
+        if not spec.has_test_truth:
+            raise ValueError(f"{spec.name}: no test ground truth (test-clean does not carry it)")
         if not test_annotations:
             raise ValueError(
                 "the release withholds the test ground truth; pass test_annotations=<JSONL with the test answers> "
@@ -108,46 +138,10 @@ def references_from_rows(task: str, rows: Any, split: str) -> TaskReferences:
     """`TaskReferences` from the rows of `reference_rows` (any iterable of row dicts)."""
     spec = get_task(task)
     refs = TaskReferences(task=spec.name, split=split, ids=[], image_ids=[], references=[])
-    if spec.name == "vqa":
+    if spec.key == "question_id":  # per-question tasks carry each question's type, options and text
         refs.question_types, refs.options, refs.questions = [], [], []
     for row in rows:
-        image_id = row["image_id"]
-        if spec.name in ("prompt_inversion", "caption"):
-            field_name = "prompt" if spec.name == "prompt_inversion" else "caption"
-            if split == "test" and spec.name == "prompt_inversion":
-                field_name = "clean_prompt"  # the paper scores test prompts against the human-cleaned prompt
-            text = row.get(field_name)
-            if text is None:
-                refs.skipped.skip(f"images without a {field_name}", image_id)
-                continue
-            refs.ids.append(image_id)
-            refs.image_ids.append(image_id)
-            refs.references.append(text)
-        elif spec.name == "style":
-            refs.ids.append(image_id)
-            refs.image_ids.append(image_id)
-            refs.references.append(list(row["styles"]))
-        elif spec.name == "vqa":
-            for q in row["questions"]:
-                if q["answer"] is None:
-                    refs.skipped.skip("questions without an answer", q["question_id"])
-                    continue
-                refs.ids.append(q["question_id"])
-                refs.image_ids.append(image_id)
-                refs.references.append(q["answer"])
-                refs.question_types.append(q["type"])
-                refs.options.append(list(q["options"]))
-                refs.questions.append(q["question"])
-        else:  # qas: one item per image that has answered questions
-            questions = [dict(q) for q in row["questions"] if q["answer"] is not None]
-            if len(questions) < len(row["questions"]):
-                refs.skipped.skip("questions without an answer", image_id)
-            if not questions:
-                refs.skipped.skip("images without answered questions", image_id)
-                continue
-            refs.ids.append(image_id)
-            refs.image_ids.append(image_id)
-            refs.references.append(questions)
+        spec.collect(refs, row, split)
     if refs.skipped.counts:
         logger.warning("%s/%s: not scored: %s", spec.name, split, refs.skipped.summary())
     return refs

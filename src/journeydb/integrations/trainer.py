@@ -41,7 +41,8 @@ from typing import Any, Callable, Literal, Optional, Sequence
 import numpy as np
 
 from journeydb.evaluation.score import ScoringOptions, score_task
-from journeydb.evaluation.tasks import TaskReferences, get_task
+from journeydb.evaluation.references import TaskReferences
+from journeydb.evaluation.tasks import get_task
 
 logger = logging.getLogger(__name__)
 
@@ -112,10 +113,10 @@ def make_compute_metrics(
     spec = get_task(task)
     if spec.ranked:
         raise ValueError(f"{task}: ranked predictions do not come from a Trainer; score them with journeydb.evaluation")
-    if spec.name == "vqa" and (question_types is None or options is None):
-        raise ValueError("vqa: make_compute_metrics needs question_types and options, one per evaluation question")
-    if spec.name == "qas" and references is None:
-        raise ValueError("qas: make_compute_metrics needs references: the question list of each evaluation image")
+    if spec.reference_kind == "letter" and (question_types is None or options is None):
+        raise ValueError(f"{task}: make_compute_metrics needs question_types and options, one per evaluation question")
+    if spec.reference_kind == "questions" and references is None:
+        raise ValueError(f"{task}: make_compute_metrics needs references: the question list of each evaluation image")
     if predictions_from not in ("generate", "logits"):
         raise ValueError(f"predictions_from must be 'generate' or 'logits', got {predictions_from!r}")
     tokenizer = _tokenizer_of(processor)
@@ -145,7 +146,7 @@ def make_compute_metrics(
             if label_rows is None:
                 raise ValueError(f"{task}: no labels in the evaluation batch; pass references= to make_compute_metrics")
             refs = _decode(tokenizer, label_rows)
-            if spec.name == "vqa":  # a lower-casing tokenizer turns the answer letter "B" into "b"
+            if spec.reference_kind == "letter":  # a lower-casing tokenizer turns the answer letter "B" into "b"
                 refs = [r.upper() if len(r) == 1 else r for r in refs]
         if len(refs) != len(texts):
             raise ValueError(

@@ -391,8 +391,8 @@ def _write_test(root: Path, rng: random.Random) -> tuple[SplitManifest, list[dic
     return manifest, truth
 
 
-_README = """\
-# JourneyDB mini-release (synthetic)
+_README_TITLE = "# JourneyDB mini-release (synthetic)"
+_README = _README_TITLE + """
 
 Written by `journeydb sample` (seed {seed}): a few dozen synthetic images in the exact layout of the real release
 (HF dataset repo JourneyDB/JourneyDB), dirt included. Not JourneyDB data; for tests, demos and CI.
@@ -448,3 +448,12 @@ def sample_dir() -> str:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return str(target)
+
+
+def is_synthetic_release(data_dir: str) -> bool:
+    """Whether `data_dir` is a mini-release written by `journeydb sample` (its README says so)."""
+    try:
+        with open(os.path.join(data_dir, "README.md"), encoding="utf-8") as f:
+            return f.readline().startswith(_README_TITLE)
+    except OSError:
+        return False
