@@ -1,0 +1,76 @@
+"""The wheel carries the whole package: a non-editable install works from any folder.
+
+The wheel is built from the repository and unpacked into a folder put first on PYTHONPATH (ahead of the editable
+install), then used from a directory that holds a folder named `journeydb/`, which must not shadow it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+LAYERS = ("release", "builder", "export", "scoring", "models", "evaluation", "integrations", "testing", "cli")
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    build = tmp_path_factory.mktemp("build")  # keep setuptools' build/ out of the checkout
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(REPO)],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "TMPDIR": str(build)},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    (path,) = out.glob("journeydb-*.whl")
+    return path
+
+
+def test_wheel_holds_every_layer_and_its_data_files(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for layer in LAYERS:
+        assert f"journeydb/{layer}/__init__.py" in names
+    assert "journeydb/__main__.py" in names and "journeydb/py.typed" in names
+    for config in ("prompt", "caption", "style", "vqa", "test-clean"):
+        assert f"journeydb/builder/configs/{config}.yaml" in names
+    card = zipfile.ZipFile(wheel).read("journeydb/export/dataset_card.md").decode()
+    assert card.startswith("---")  # the card itself, not a symlink's target path
+    assert not any(name.startswith(("tests/", "benchmarks/", "metrics/")) for name in names)
+
+
+def test_installed_wheel_runs_from_another_folder(wheel: Path, tmp_path: Path, mini_release: Path) -> None:
+    site = tmp_path / "site"
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    work = tmp_path / "work"
+    (work / "journeydb").mkdir(parents=True)  # e.g. the output of `journeydb export ... ./journeydb`
+    env = {**os.environ, "PYTHONPATH": str(site), "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1"}
+    code = (
+        "import journeydb, sys\n"
+        f"ds = journeydb.load('vqa', data_dir={str(mini_release)!r}, split='validation', "
+        f"cache_dir={str(tmp_path / 'cache')!r})\n"
+        "print(journeydb.__file__)\n"
+        "print(len(ds))\n"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], cwd=work, env=env, capture_output=True, text=True)
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    where, rows = loaded.stdout.split()
+    assert Path(where).is_relative_to(site)
+    assert int(rows) > 0
+    cli = subprocess.run(
+        [sys.executable, "-m", "journeydb", "info", str(mini_release)], cwd=work, env=env, capture_output=True,
+        text=True,
+    )
+    assert cli.returncode == 0, cli.stderr[-3000:]
+    assert "| validation |" in cli.stdout
+    version = subprocess.run([sys.executable, "-m", "journeydb", "--version"], cwd=work, env=env, capture_output=True,
+                             text=True)
+    assert version.stdout.strip().startswith("journeydb ")
