@@ -3,11 +3,11 @@
 datasets >= 4 runs no loading scripts; what it loads is a folder (or Hub repository) of data files whose README
 declares the configs. The folder written here:
 
-    OUT/README.md                                          the card (journeydb/card.py), no `.py` anywhere
+    OUT/README.md                                          the card (export/card.py), no `.py` anywhere
     OUT/<config>/<split>/<shard>-<part>.parquet            the rows of one image shard of the release, in parts
     OUT/.journeydb-export/<config>/<split>/<shard>.json    a record per finished (config, split, image shard)
 
-The unit of work, progress and resumption is one image shard of one config's split (journeydb/export_units.py:
+The unit of work, progress and resumption is one image shard of one config's split (export/units.py:
 parts written under temporary names, renamed when the unit is complete, then its record). A worker takes several
 units of one split and runs the builder over them once, so it reads the annotation file once, and tells them apart
 by the builder's `Key(shard index, row index)`. A rerun keeps the units whose record matches (same builder code,

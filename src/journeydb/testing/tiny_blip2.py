@@ -7,7 +7,7 @@ fine-tuning) runs offline.
 Example:
 
 ```py
->>> from journeydb.models.tiny import build_tiny_blip2
+>>> from journeydb.testing.tiny_blip2 import build_tiny_blip2
 >>> model, processor = build_tiny_blip2(["a red balloon on a black background"])
 >>> type(model).__name__, processor.tokenizer.padding_side
 ('Blip2ForConditionalGeneration', 'left')
