@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from journeydb.scoring import java_tools
 from journeydb.scoring import tokenize as tokenize_module
 from journeydb.scoring.tokenize import default_jar, ptb_tokenize, ptb_tokenize_java, tokenize_corpus
 
@@ -428,8 +429,8 @@ def test_bad_input() -> None:
 
 
 def test_java_missing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tokenize_module.shutil, "which", lambda name: None)
-    with pytest.raises(FileNotFoundError, match="java"):
+    monkeypatch.setattr(java_tools, "find_java", lambda: None)  # the one place that looks for `java`
+    with pytest.raises(FileNotFoundError, match="`java` was not found on the PATH: install a Java runtime"):
         ptb_tokenize_java(["a cat"])
 
 

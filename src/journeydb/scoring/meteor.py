@@ -13,18 +13,18 @@ paraphrase table, takes several seconds; the scoring itself is fast.
 from __future__ import annotations
 
 import logging
-import shutil
 import subprocess
 import tempfile
 import threading
 from dataclasses import dataclass
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Sequence
 
+from .java_tools import METEOR, bundled_jar, locate, unavailable_reason
+
 logger = logging.getLogger(__name__)
 
-JAR_NAME = "meteor-1.5.jar"
+JAR_NAME = METEOR.jar_name
 DEFAULT_TIMEOUT = 600.0
 
 
@@ -38,23 +38,12 @@ class MeteorResult:
 
 def default_meteor_jar() -> Path:
     """The METEOR 1.5 jar shipped inside the installed pycocoevalcap package."""
-    spec = find_spec("pycocoevalcap")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("pycocoevalcap is not installed: pass jar= the path of meteor-1.5.jar")
-    return Path(next(iter(spec.submodule_search_locations))) / "meteor" / JAR_NAME
+    return bundled_jar(METEOR)
 
 
 def meteor_unavailable_reason(jar: str | Path | None = None) -> str | None:
     """Why METEOR cannot run here (no `java`, no jar), or None when it can."""
-    if shutil.which("java") is None:
-        return "`java` was not found on the PATH (METEOR 1.5 is a Java program)"
-    try:
-        path = Path(jar) if jar is not None else default_meteor_jar()
-    except FileNotFoundError as error:
-        return str(error)
-    if not path.is_file():
-        return f"METEOR jar not found: {path}"
-    return None
+    return unavailable_reason(METEOR, jar)
 
 
 def _score_line(hypothesis: str, references: Sequence[str]) -> str:
@@ -83,10 +72,7 @@ def meteor_corpora(
         ValueError: an empty corpus, mismatched lengths, an image without references, or a line break in a text.
         RuntimeError: the jar failed, timed out or answered something unexpected.
     """
-    reason = meteor_unavailable_reason(jar)
-    if reason is not None:
-        raise FileNotFoundError(reason)
-    jar_path = Path(jar) if jar is not None else default_meteor_jar()
+    java, jar_path = locate(METEOR, jar)
     score_lines: list[str] = []
     sizes: list[int] = []
     for c, (hypotheses, references) in enumerate(corpora):
@@ -103,7 +89,7 @@ def meteor_corpora(
     if not sizes:
         return []
 
-    command = [shutil.which("java"), "-jar", "-Xmx2G", str(jar_path), "-", "-", "-stdio", "-l", "en", "-norm"]
+    command = [java, "-jar", "-Xmx2G", str(jar_path), "-", "-", "-stdio", "-l", "en", "-norm"]
     with tempfile.TemporaryDirectory(prefix="journeydb-meteor-") as tmp:
         process = subprocess.Popen(command, cwd=tmp, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE)
