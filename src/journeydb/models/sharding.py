@@ -15,15 +15,12 @@ are put together with `merge_shards`.
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Optional, TypeVar
 
 import numpy as np
-
-logger = logging.getLogger(__name__)
 
 Unit = TypeVar("Unit")
 
