@@ -17,13 +17,13 @@ def worker_images() -> list:
 def main() -> None:
     from accelerate import Accelerator
 
-    from journeydb.models.clip_retrieval import rank_styles
+    from journeydb.models.clip_retrieval import image_batches, rank_styles
 
     folder, cache_dir, out, vocabulary, tree = sys.argv[1:6]
     accelerator = Accelerator(cpu=True)
     images = worker_images()
-    with accelerator.split_between_processes(list(range(len(images)))) as mine:
-        num_local = len(mine)
+    mine = image_batches(len(images), 2)[accelerator.process_index :: accelerator.num_processes]
+    num_local = sum(end - begin for begin, end in mine)  # the images this process encodes and ranks
     ranking = rank_styles(images, json.loads(vocabulary), folder, style_tree=json.loads(tree), k=3, batch_size=2,
                           cache_dir=cache_dir, accelerator=accelerator)
     np.savez(f"{out}.{accelerator.process_index}.npz", top_indices=ranking.top_indices,

@@ -10,9 +10,10 @@ import pytest
 import torch
 
 import journeydb
-from journeydb.models import llm_judge
+from journeydb.models import llm_judge, sharding
 from journeydb.models.letter_scoring import letter_token_ids, score_letters
 from journeydb.models.llm_judge import answer_questions, compute_qas, render_instruction, render_judge_input
+from journeydb.models.sharding import ProcessLayout
 from journeydb.testing.tiny_causal_lm import build_tiny_causal_lm, word_vocabulary
 from journeydb.scoring.qas import qas_from_answers
 
@@ -245,7 +246,8 @@ def score_with(mode, model, tokenizer, items, **kwargs):
 
 @pytest.mark.parametrize("mode", SHARING_MODES)
 def test_left_padded_batches_match_generate(validation, loaded_plain, mode):
-    """Each batched answer is the best letter of generate()'s own first-step scores on the unpadded input."""
+    """Each batched answer is the best letter (summed over its spellings) of generate()'s own first-step scores on
+    the unpadded input."""
     model, tokenizer = loaded_plain
     predictions, references, _ = validation
     items = judge_items(predictions, references)[:24]
@@ -257,8 +259,8 @@ def test_left_padded_batches_match_generate(validation, loaded_plain, mode):
         out = model.generate(
             **inputs, max_new_tokens=1, do_sample=False, output_scores=True, return_dict_in_generate=True
         )
-        first_step = out.scores[0][0]
-        best = max(range(4), key=lambda k: max(first_step[t].item() for t in letters[k]))
+        log_probs = torch.log_softmax(out.scores[0][0].float(), dim=-1)
+        best = max(range(4), key=lambda k: torch.logsumexp(log_probs[letters[k]], 0).item())  # the letters' rule
         assert batched[i] == "ABCD"[best], f"question {i}"
 
 
@@ -275,25 +277,35 @@ def test_two_shards_equal_a_single_process(validation, loaded_plain, mode):
     assert {**shards[0], **shards[1]} == whole
 
 
+class _Sent(Exception):
+    """Raised by the fake gather of a rank whose partner has not sent its share yet."""
+
+
 def test_sharded_answer_questions_gathers_every_answer(validation, loaded_plain, monkeypatch):
     """answer_questions under a 2-process layout: each rank answers its batches, the gather returns all of them."""
     predictions, references, _ = validation
     items = judge_items(predictions, references)
     whole = answer_questions(items, loaded_plain, batch_size=4)
-    gathered = []
+    sent = {}
 
-    def fake_gather(pairs):  # what every rank would receive once the ranks so far have sent
-        gathered.extend(pairs)
-        return list(gathered)
+    def fake_gather(rank):
+        def gather(share):  # what every rank receives once both ranks have sent
+            sent[rank] = share
+            if len(sent) < 2:
+                raise _Sent
+            return [sent[0], sent[1]]
 
-    monkeypatch.setattr(llm_judge, "_gather", fake_gather)
-    for rank in (0, 1):
-        monkeypatch.setattr(llm_judge, "_process_layout", lambda rank=rank: (rank, 2))
-        if rank == 0:
-            with pytest.raises(RuntimeError, match="no answer was gathered"):  # rank 0 alone lacks rank 1's half
+        return gather
+
+    for rank in (0, 1, 0):  # rank 0 first sends alone, then both ranks receive both shares
+        monkeypatch.setattr(sharding, "_all_gather_objects", fake_gather(rank))
+        monkeypatch.setattr(llm_judge, "process_layout", lambda rank=rank: ProcessLayout(rank, 2, distributed=True))
+        if len(sent) == 0:
+            with pytest.raises(_Sent):
                 answer_questions(items, loaded_plain, batch_size=4)
         else:
             assert answer_questions(items, loaded_plain, batch_size=4) == whole
+    assert len(sent[0]) + len(sent[1]) == len(range(0, len(items), 4)) and sent[0] and sent[1]  # batches split
 
 
 def test_too_long_input_names_the_question(validation, loaded_plain):
@@ -309,8 +321,8 @@ def test_not_splitting_ignores_the_process_layout(validation, loaded_plain, monk
     """Behind evaluate's own gathering only process 0 computes: it must answer everything, not wait for others."""
     predictions, references, _ = validation
     whole = compute_qas(predictions, references, loaded_plain, batch_size=8)
-    monkeypatch.setattr(llm_judge, "_process_layout", lambda: (1, 2))
-    monkeypatch.setattr(llm_judge, "_gather", lambda pairs: pytest.fail("must not gather"))
+    monkeypatch.setattr(llm_judge, "process_layout", lambda: ProcessLayout(1, 2, distributed=True))
+    monkeypatch.setattr(sharding, "_all_gather_objects", lambda share: pytest.fail("must not gather"))
     assert compute_qas(predictions, references, loaded_plain, batch_size=8, split_across_processes=False) == whole
 
 

@@ -214,11 +214,13 @@ def test_letter_token_ids_take_every_single_token_spelling():
 
 
 def test_letter_scores_sum_the_spellings():
+    from journeydb.models.letters import letter_log_probs
+
     logits = torch.zeros(1, 8)
     logits[0, 0] = 2.0  # "A" bare
     logits[0, 1] = 2.0  # " A"
     logits[0, 2] = 2.5  # "B": the highest single logit, but A's spellings together are more probable
-    scores = vlm_choice._letter_scores(logits, [[0, 1], [2], [3], [4]])
+    scores = letter_log_probs(logits, [[0, 1], [2], [3], [4]])
     assert scores.argmax().item() == 0
     log_probs = torch.log_softmax(logits, dim=-1)[0]
     assert scores[0, 0].item() == pytest.approx(torch.logsumexp(log_probs[[0, 1]], 0).item())

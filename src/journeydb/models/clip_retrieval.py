@@ -10,12 +10,13 @@ category's phrases in that list, in order, are exactly its own top k.
 Scale (150,000 phrases x 5,402 test images in <= 2 GB of host memory; `benchmarks/style_retrieval.py` measures it):
 
 - text features are computed once and cached on disk as safetensors, keyed by the text tower's weights, the
-  tokenizer and the vocabulary's hash;
+  tokenizer and the vocabulary's hash (`journeydb.models.clip_features`);
 - images are encoded in batches;
 - scores exist only for a block of images at a time (all phrases x as many images as fit `score_budget_bytes`),
   reduced to top-k at once, so no images x phrases matrix is ever held;
-- with an `accelerate.Accelerator`, images are sharded in contiguous blocks over the processes and the rankings
-  gathered back in image order: every process returns the whole, equal to a single-process run.
+- with an `accelerate.Accelerator`, process p of N encodes and ranks image batches p, p + N, ... and the rankings
+  are gathered back in image order (`journeydb.models.sharding`): every process returns the whole, equal to a
+  single-process run.
 
 Entry point:
 
@@ -27,25 +28,32 @@ predictions = ranking.phrase_lists(vocabulary)     # -> style_recall(predictions
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import torch
 
-from journeydb.release.cache import cache_root
-from journeydb.release.style_tree import load_style_tree, normalize_style, vocabulary_hash
+from journeydb.release.style_tree import load_style_tree, normalize_style
+
+# CACHE_FORMAT, _features and _normalized stay importable from here (the tests' oracle reads the last two)
+from .clip_features import (  # noqa: F401
+    CACHE_FORMAT,
+    ModelInput,
+    _features,
+    _normalized,
+    image_batches,
+    image_features,
+    load_clip,
+    text_features,
+)
+from .sharding import ProcessLayout, process_layout
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_SCORE_BUDGET_BYTES = 256 * 2**20
-CACHE_FORMAT = "1"  # bump when what the cached features mean changes
-ModelInput = Union[str, os.PathLike, torch.nn.Module]
 
 
 @dataclass
@@ -83,23 +91,6 @@ class StyleRanking:
 
 # --------------------------------------------------------------------------------------------------------------
 
-
-def load_clip(model: ModelInput, processor: Any = None) -> tuple[torch.nn.Module, Any]:
-    """(model, processor) from a local folder (or hub name) of a transformers dual encoder with
-    `get_text_features`/`get_image_features` (CLIP and the like); an already loaded model is passed through."""
-    from transformers import AutoModel, AutoProcessor
-
-    if isinstance(model, (str, os.PathLike)):
-        name = os.fspath(model)
-        processor = processor if processor is not None else AutoProcessor.from_pretrained(name)
-        model = AutoModel.from_pretrained(name)
-    if not (hasattr(model, "get_text_features") and hasattr(model, "get_image_features")):
-        raise TypeError(f"{type(model).__name__} has no get_text_features/get_image_features: not a CLIP-like model")
-    if processor is None:
-        raise ValueError("a loaded model needs its processor (tokenizer + image processor)")
-    return model, processor
-
-
 def rank_styles(
     images: Sequence[Any],
     vocabulary: Sequence[str],
@@ -132,7 +123,8 @@ def rank_styles(
         cache_dir (`str` or `os.PathLike`, *optional*): where text features are cached (default
             `$JOURNEYDB_CACHE/clip-text-features`, `$JOURNEYDB_CACHE` defaulting to `~/.cache/journeydb`).
         use_cache (`bool`, defaults to `True`): read and write the text-feature cache.
-        accelerator (`accelerate.Accelerator`, *optional*): shard the images over its processes.
+        accelerator (`accelerate.Accelerator`, *optional*): shard the image batches over its processes (without
+            one, this process ranks every image).
         device (`str` or `torch.device`, *optional*): without an accelerator; default cuda when available.
         score_budget_bytes (`int`, defaults to 256 MiB): bound on one block's scores (images x phrases, float32)
             plus their per-category gather; the block shrinks to fit (down to one image).
@@ -163,112 +155,30 @@ def rank_styles(
     else:
         texts = encode_vocabulary()
 
-    start, stop = 0, len(images)
-    if accelerator is not None and accelerator.num_processes > 1:
-        with accelerator.split_between_processes(list(range(len(images)))) as mine:
-            start, stop = (mine[0], mine[-1] + 1) if mine else (0, 0)
-    show = accelerator is None or accelerator.is_local_main_process
-    image_feats = image_features(images, model, processor, batch_size=batch_size, start=start, stop=stop,
-                                 progress=show)
+    layout = process_layout(accelerator) if accelerator is not None else ProcessLayout()
+    batches = image_batches(len(images), batch_size)
+    show = layout.is_local_main_process
+    image_feats = image_features(images, model, processor, batches=layout.share(batches), progress=show)
     ranking = rank_features(image_feats, texts, k, members, score_budget_bytes=score_budget_bytes, progress=show)
     ranking.categories = categories
-    if accelerator is not None and accelerator.num_processes > 1:
-        ranking = _gather_ranking(ranking, accelerator)
+    if layout.num_processes > 1:
+        ranking = _gather_ranking(ranking, layout, [end - begin for begin, end in batches])
     return ranking
 
 
-# --------------------------------------------------------------------------------------------------------------
-# features
+def _gather_ranking(ranking: StyleRanking, layout: ProcessLayout, batch_sizes: Sequence[int]) -> StyleRanking:
+    """The whole ranking, in image order, from every process's share of the image batches."""
 
+    def gather(rows: Optional[np.ndarray]) -> Optional[np.ndarray]:
+        return None if rows is None else layout.gather_rows(rows, batch_sizes)
 
-def _features(output: Any) -> torch.Tensor:
-    """transformers < 5 returns the projected features; 5 returns an output whose pooler_output holds them."""
-    return output if isinstance(output, torch.Tensor) else output.pooler_output
-
-
-@torch.no_grad()
-def text_features(
-    vocabulary: Sequence[str],
-    model: torch.nn.Module,
-    processor: Any,
-    batch_size: int = 256,
-    cache_dir: Union[str, os.PathLike, None] = None,
-    use_cache: bool = True,
-) -> torch.Tensor:
-    """L2-normalised text features of the vocabulary, shape `(len(vocabulary), dim)`, float32, on the model's device.
-
-    Cached as `clip-text-<key>.safetensors` in `cache_dir`, the key hashing the text tower's weights and config,
-    the tokenizer and the vocabulary: the same model and vocabulary never encode twice.
-    """
-    from safetensors.torch import load_file, save_file
-    from tqdm.auto import tqdm
-    from transformers.utils.logging import is_progress_bar_enabled
-
-    device = next(model.parameters()).device
-    tokenizer = getattr(processor, "tokenizer", processor)
-    path = None
-    if use_cache:
-        folder = Path(cache_dir) if cache_dir is not None else _default_cache_dir()
-        path = folder / f"clip-text-{_text_cache_key(vocabulary, model, tokenizer)}.safetensors"
-        if path.is_file():
-            features = load_file(str(path))["text_features"]
-            if features.shape[0] == len(vocabulary):
-                logger.info("text features of %d phrases read from %s", len(vocabulary), path)
-                return features.to(device)
-            logger.warning("ignoring %s: it holds %d rows for %d phrases", path, features.shape[0], len(vocabulary))
-
-    max_length = min(int(tokenizer.model_max_length), _text_positions(model))
-    chunks = []
-    for begin in tqdm(range(0, len(vocabulary), batch_size), desc="CLIP text features", unit="batch",
-                      disable=not is_progress_bar_enabled()):
-        batch = tokenizer(list(vocabulary[begin : begin + batch_size]), padding=True, truncation=True,
-                          max_length=max_length, return_tensors="pt").to(device)
-        chunks.append(_normalized(_features(model.get_text_features(**batch))).cpu())
-    features = torch.cat(chunks)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")  # written whole, then renamed into place
-        save_file({"text_features": features.contiguous()}, str(partial),
-                  metadata={"format": CACHE_FORMAT, "phrases": str(len(vocabulary)),
-                            "model": str(getattr(model, "name_or_path", ""))})
-        os.replace(partial, path)
-        logger.info("text features of %d phrases cached in %s", len(vocabulary), path)
-    return features.to(device)
-
-
-@torch.no_grad()
-def image_features(
-    images: Sequence[Any],
-    model: torch.nn.Module,
-    processor: Any,
-    batch_size: int = 32,
-    start: int = 0,
-    stop: Optional[int] = None,
-    progress: bool = True,
-) -> torch.Tensor:
-    """L2-normalised image features of `images[start:stop]`, float32, on the model's device."""
-    from tqdm.auto import tqdm
-    from transformers.utils.logging import is_progress_bar_enabled
-
-    device = next(model.parameters()).device
-    dtype = next(model.parameters()).dtype
-    stop = len(images) if stop is None else stop
-    image_processor = getattr(processor, "image_processor", processor)
-    column = images.select_columns(["image"]) if hasattr(images, "select_columns") else None
-    chunks = []
-    for begin in tqdm(range(start, stop, batch_size), desc="CLIP image features", unit="batch",
-                      disable=not (progress and is_progress_bar_enabled())):
-        end = min(begin + batch_size, stop)
-        batch = column[begin:end]["image"] if column is not None else [images[i] for i in range(begin, end)]
-        for offset, image in enumerate(batch):
-            if not hasattr(image, "convert"):
-                raise TypeError(f"images[{begin + offset}] is {type(image).__name__}, not a PIL image")
-        pixels = image_processor(images=[image.convert("RGB") for image in batch], return_tensors="pt")
-        pixel_values = pixels["pixel_values"].to(device=device, dtype=dtype)
-        chunks.append(_normalized(_features(model.get_image_features(pixel_values=pixel_values))))
-    if not chunks:
-        return torch.zeros((0, _projection_dim(model)), device=device)
-    return torch.cat(chunks)
+    return StyleRanking(
+        gather(ranking.top_indices),
+        gather(ranking.top_scores),
+        ranking.categories,
+        gather(ranking.category_indices),
+        gather(ranking.category_scores),
+    )
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -353,28 +263,6 @@ def rank_features(
     return StyleRanking(top_indices, top_scores, [], category_indices, category_scores)
 
 
-def _gather_ranking(ranking: StyleRanking, accelerator: Any) -> StyleRanking:
-    """Concatenate every process's (contiguous) block of rows, in process order, on every process."""
-
-    def gather_rows(array: Optional[np.ndarray]) -> Optional[np.ndarray]:
-        if array is None:
-            return None
-        local = torch.from_numpy(np.ascontiguousarray(array)).to(accelerator.device)
-        counts = accelerator.gather(torch.tensor([local.shape[0]], device=accelerator.device)).tolist()
-        padded = accelerator.pad_across_processes(local, dim=0)
-        gathered = accelerator.gather(padded).cpu().numpy()
-        rows = padded.shape[0]
-        return np.concatenate([gathered[p * rows : p * rows + n] for p, n in enumerate(counts)])
-
-    return StyleRanking(
-        gather_rows(ranking.top_indices),
-        gather_rows(ranking.top_scores),
-        ranking.categories,
-        gather_rows(ranking.category_indices),
-        gather_rows(ranking.category_scores),
-    )
-
-
 # --------------------------------------------------------------------------------------------------------------
 # helpers
 
@@ -409,38 +297,3 @@ def _category_members(
     return list(tree), members
 
 
-def _normalized(features: torch.Tensor) -> torch.Tensor:
-    return torch.nn.functional.normalize(features.float(), dim=-1)
-
-
-def _text_positions(model: torch.nn.Module) -> int:
-    text_config = getattr(model.config, "text_config", model.config)
-    return int(getattr(text_config, "max_position_embeddings", 77))
-
-
-def _projection_dim(model: torch.nn.Module) -> int:
-    return int(getattr(model.config, "projection_dim", 0) or 0)
-
-
-def _default_cache_dir() -> Path:
-    return cache_root() / "clip-text-features"
-
-
-def _text_cache_key(vocabulary: Sequence[str], model: torch.nn.Module, tokenizer: Any) -> str:
-    """Hash of what text features depend on: the text tower's config and weights, the tokenizer, the phrases."""
-    digest = hashlib.sha256(f"journeydb clip text features v{CACHE_FORMAT}\n".encode())
-    text_config = getattr(model.config, "text_config", None)
-    digest.update((text_config or model.config).to_json_string(use_diff=False).encode())
-    state = model.state_dict()
-    names = [n for n in state if n.startswith("text")] or list(state)  # CLIP: text_model.*, text_projection.*
-    for name in sorted(names):
-        tensor = state[name].detach().to("cpu").contiguous()
-        digest.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype}\n".encode())
-        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
-    digest.update(type(tokenizer).__name__.encode())
-    digest.update(str(getattr(tokenizer, "model_max_length", "")).encode())
-    backend = getattr(tokenizer, "backend_tokenizer", None)
-    digest.update(backend.to_str().encode() if backend is not None else
-                  json.dumps(tokenizer.get_vocab(), sort_keys=True).encode())
-    digest.update(vocabulary_hash(vocabulary).encode())
-    return digest.hexdigest()[:32]

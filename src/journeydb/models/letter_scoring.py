@@ -1,11 +1,13 @@
 """Letter scoring: which of the letters A-D a causal LM would say next, by one forward pass per text.
 
-The answer is the letter whose token gets the highest next-token logit (each letter's best spelling: "A", " A",
-"▁A", "ĠA"). Texts are batched longest first with left padding, position ids counted from each row's first real
-token (as `generate()` counts them), so a padded row scores like an unpadded one. Shared token prefixes are run once
-and their key/value cache reused: the prefix common to all texts once per call, a group's prefix (e.g. the text up to
-the question, shared by the questions about one prompt) once per batch. The batch plan depends only on the inputs,
-so a run sharded over processes (`process_index::num_processes`) gives exactly the answers of a whole run.
+The answer is the letter with the highest next-token probability, summed over the letter's single-token spellings
+("A", " A", "▁A", "ĠA"; the rule of `journeydb.models.letters`, shared with the VQA scorer). Texts are batched
+longest first with left padding, position ids counted from each row's first real token (as `generate()` counts
+them), so a padded row scores like an unpadded one. Shared token prefixes are run once and their key/value cache
+reused: the prefix common to all texts once per call, a group's prefix (e.g. the text up to the question, shared by
+the questions about one prompt) once per batch. The batch plan depends only on the inputs, so a run sharded over
+processes (batches `process_index::num_processes`, `journeydb.models.sharding`) gives exactly the answers of a
+whole run.
 """
 
 from __future__ import annotations
@@ -16,35 +18,15 @@ import logging
 from collections.abc import Hashable, Iterable, Sequence
 from typing import Any, Optional
 
-from journeydb.scoring.qas import ANSWER_LETTERS
+from .letters import best_letters, letter_log_probs, letter_token_ids
+from .sharding import ProcessLayout
 
 logger = logging.getLogger(__name__)
 
 _TOKENIZE_CHUNK = 4096
 _MIN_SHARED_PREFIX = 8  # tokens; below this, sharing the prefix costs more than it saves
 
-__all__ = ["letter_token_ids", "plan_batches", "score_letters"]
-
-
-def letter_token_ids(tokenizer: Any) -> list[list[int]]:
-    """For each letter A-D, every single token that spells it: "A" and " A" as the tokenizer encodes them, and the
-    vocabulary's "A", "▁A" (SentencePiece) and "ĠA" (byte-level BPE). A letter's score is its best variant's logit,
-    so the answer does not depend on whether the model would emit the letter with or without a leading space."""
-    vocab = tokenizer.get_vocab()
-    variants = []
-    for letter in ANSWER_LETTERS:
-        ids = set()
-        for text in (letter, " " + letter):
-            encoded = tokenizer.encode(text, add_special_tokens=False)
-            if len(encoded) == 1:
-                ids.add(encoded[0])
-        ids.update(vocab[piece] for piece in (letter, "\u2581" + letter, "\u0120" + letter) if piece in vocab)
-        if not ids:
-            raise ValueError(f"the tokenizer has no single token for the letter {letter!r}; letter scoring needs one")
-        variants.append(sorted(ids))
-    if len({i for v in variants for i in v}) != sum(map(len, variants)):
-        raise ValueError(f"the letters A-D share token ids {variants}; letter scoring needs distinct tokens")
-    return variants
+__all__ = ["letter_token_ids", "plan_batches", "score_letters"]  # letter_token_ids: from .letters
 
 
 def plan_batches(
@@ -82,12 +64,13 @@ def score_letters(
     batch_size: int = 32,
     process_index: int = 0,
     num_processes: int = 1,
+    layout: Optional[ProcessLayout] = None,
     groups: Optional[Sequence[Hashable]] = None,
     share_prefix: bool = True,
     labels: Optional[Sequence[str]] = None,
     show_progress: bool = False,
 ) -> dict[int, str]:
-    """Answers each text with the letter whose token has the highest next-token logit.
+    """Answers each text with the letter the model is likeliest to say next (`journeydb.models.letters`).
 
     Args:
         model: A transformers causal LM (any device and dtype; it is put in eval mode for the call).
@@ -97,7 +80,11 @@ def score_letters(
         add_special_tokens (`bool`): Whether to let the tokenizer add BOS etc. (`False` for chat-template text,
             which carries its own).
         batch_size (`int`, *optional*, defaults to 32): Texts per forward pass.
-        process_index (`int`), num_processes (`int`): Score only batches `process_index::num_processes` of the plan.
+        process_index (`int`), num_processes (`int`): Score only batches `process_index::num_processes` of the plan
+            (a share done by hand; not gathered).
+        layout (`ProcessLayout`, *optional*): Instead, the process layout of a distributed run
+            (`journeydb.models.sharding.process_layout()`): each process scores its batches and every process
+            receives every answer.
         groups (`Sequence`, *optional*): A key per text; texts with the same key (e.g. the questions about one
             prompt) are batched together and their common token prefix is run once (with `share_prefix`).
         share_prefix (`bool`, *optional*, defaults to `True`): Run shared token prefixes once and reuse their
@@ -108,10 +95,16 @@ def score_letters(
         show_progress (`bool`, *optional*, defaults to `False`): Show a progress bar over the batches.
 
     Returns:
-        `dict[int, str]`: text index -> letter, for the texts of this process's batches.
+        `dict[int, str]`: text index -> letter, for every text when `layout` is distributed, else for the texts of
+        this share's batches.
     """
     import numpy as np
     import torch
+
+    if layout is None:
+        layout = ProcessLayout.by_hand(process_index, num_processes)
+    elif (process_index, num_processes) != (0, 1):
+        raise ValueError("give either a layout or process_index/num_processes, not both")
 
     # Token ids as compact int32 arrays: the validation split has ~690k questions, as Python ints several GB.
     encoded: list[np.ndarray] = []
@@ -132,22 +125,23 @@ def score_letters(
     pad_id = next((i for i in (tokenizer.pad_token_id, tokenizer.eos_token_id) if i is not None), 0)
     accepted = set(inspect.signature(model.forward).parameters)
 
-    answers: dict[int, str] = {}
     was_training = model.training
     model.eval()  # dropout off: the same input must give the same answer
     try:
         with torch.inference_mode():
             shared = _prefix_plan(model, accepted, encoded, groups, share_prefix)
             plan = plan_batches([len(ids) for ids in encoded], batch_size, groups if shared is not None else None)
-            batches = plan[process_index::num_processes]
-            for batch in _progress(batches, len(batches), "QAS judge", show_progress):
-                logits = _last_logits(model, accepted, encoded, batch, pad_id, shared, groups)
-                scores = torch.stack([logits[:, ids].max(dim=-1).values for ids in letters], dim=-1)
-                for i, choice in zip(batch, scores.argmax(dim=-1).tolist()):
-                    answers[i] = ANSWER_LETTERS[choice]
+            batches = layout.share(plan)
+            letters_per_batch = [
+                best_letters(letter_log_probs(_last_logits(model, accepted, encoded, batch, pad_id, shared, groups),
+                                              letters))
+                for batch in _progress(batches, len(batches), "QAS judge", show_progress)
+            ]
     finally:
         model.train(was_training)
-    return answers
+    if layout.distributed:
+        batches, letters_per_batch = plan, layout.gather(letters_per_batch)
+    return {i: letter for batch, answers in zip(batches, letters_per_batch) for i, letter in zip(batch, answers)}
 
 
 def _cache_argument(accepted: set[str]) -> Optional[str]:

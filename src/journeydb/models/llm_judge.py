@@ -3,11 +3,13 @@
 The paper gives each predicted prompt to Vicuna with an instruction (here is a prompt; assume you see the image
 generated from it; answer the question; choose among the options; reply with one letter) and parses the letter it
 generates. Here the judge answers with **one forward pass per question** (`journeydb.models.letter_scoring`): the
-answer is the letter whose token has the highest next-token logit, over the four letters only. Where greedy
-generation would start with a letter token, both give the same letter; scoring never produces an unparsable answer
-and needs no decoding loop. Questions are batched with left padding; the text common to all questions is run once,
-and in each batch the text shared by the questions about one prompt. Under `accelerate launch` each process scores
-every N-th batch and the answers are gathered, so every process returns what a single process would.
+answer is the letter with the highest next-token probability, summed over its single-token spellings, over the four
+letters only (`journeydb.models.letters`, the rule of the VQA scorer too). Where greedy generation would start with
+a letter token spelt one way, both give the same letter; scoring never produces an unparsable answer and needs no
+decoding loop. Questions are batched with left padding; the text common to all questions is run once, and in each
+batch the text shared by the questions about one prompt. Under `accelerate launch` each process scores every N-th
+batch and the answers are gathered (`journeydb.models.sharding`), so every process returns what a single process
+would.
 
 The text the judge reads (frozen by `tests/snapshots/qas_prompt.json`) is `QAS_INSTRUCTION` filled with the item,
 wrapped by the tokenizer's chat template as one user turn with the generation prompt, or, for a tokenizer without
@@ -26,8 +28,11 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Optional, Union
 
-from .letter_scoring import letter_token_ids, plan_batches, score_letters
 from journeydb.scoring.qas import check_references, qas_from_answers
+
+from .letter_scoring import plan_batches, score_letters
+from .letters import letter_token_ids
+from .sharding import ProcessLayout, process_layout
 
 logger = logging.getLogger(__name__)
 
@@ -130,23 +135,6 @@ def load_judge(name_or_path: Union[str, os.PathLike], device: Any = None, dtype:
     return model.to(device).eval(), tokenizer
 
 
-def _process_layout() -> tuple[int, int]:
-    """(process index, number of processes) of an `accelerate launch` / torchrun run; (0, 1) otherwise."""
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:  # set by accelerate launch, torchrun and their launchers
-        return 0, 1
-    from accelerate import PartialState
-
-    state = PartialState()
-    return state.process_index, state.num_processes
-
-
-def _gather(pairs: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
-    """Every process's (index, answer) pairs, on every process."""
-    from accelerate.utils import gather_object
-
-    return gather_object(pairs)
-
-
 def _is_torch_module(obj: Any) -> bool:
     torch = sys.modules.get("torch")  # an nn.Module can only exist if torch is already imported
     return torch is not None and isinstance(obj, torch.nn.Module)
@@ -181,7 +169,7 @@ def answer_questions(
     """
     if _is_torch_module(model):
         raise TypeError("pass the model together with its tokenizer, as a (model, tokenizer) pair")
-    process_index, num_processes = _process_layout() if split_across_processes else (0, 1)
+    layout = process_layout() if split_across_processes else ProcessLayout()
     if isinstance(model, (str, os.PathLike)) or isinstance(model, tuple):
         if isinstance(model, tuple):
             if len(model) != 2:
@@ -189,43 +177,37 @@ def answer_questions(
             lm, tokenizer = model
         else:
             lm, tokenizer = load_judge(model, device=device, dtype=dtype)
-        local = score_letters(
+        answered = score_letters(
             lm,
             tokenizer,
             (render_judge_input(item, tokenizer) for item in items),
             groups=[item["prompt"] for item in items],  # one prompt's questions share the text up to the question
             add_special_tokens=not _has_chat_template(tokenizer),
             batch_size=batch_size,
-            process_index=process_index,
-            num_processes=num_processes,
+            layout=layout,
             labels=labels,
-            show_progress=process_index == 0 and _progress_enabled("transformers"),
+            show_progress=layout.process_index == 0 and _progress_enabled("transformers"),
         )
-    elif callable(model):
-        local = _ask_callable(model, items, batch_size, process_index, num_processes)
-    else:
-        raise TypeError(
-            "model must be a path or name of a causal LM, a (model, tokenizer) pair or a callable judge, "
-            f"got {type(model).__name__}"
-        )
-    pairs = sorted(local.items())
-    answers: dict[int, Optional[str]] = dict(_gather(pairs) if num_processes > 1 else pairs)
-    missing = [i for i in range(len(items)) if i not in answers]
-    if missing:  # cannot happen unless processes were given different items
-        raise RuntimeError(f"no answer was gathered for {len(missing)} questions (e.g. item {missing[0]})")
-    return [answers[i] for i in range(len(items))]
+        return [answered[i] for i in range(len(items))]  # the layout gathers every batch: all indices are there
+    if callable(model):
+        return _ask_callable(model, items, batch_size, layout)
+    raise TypeError(
+        "model must be a path or name of a causal LM, a (model, tokenizer) pair or a callable judge, "
+        f"got {type(model).__name__}"
+    )
 
 
 def _ask_callable(
-    judge: Judge, items: Sequence[Mapping[str, Any]], batch_size: int, process_index: int, num_processes: int
-) -> dict[int, Optional[str]]:
+    judge: Judge, items: Sequence[Mapping[str, Any]], batch_size: int, layout: ProcessLayout
+) -> list[Optional[str]]:
+    """A callable judge's answer to each item, batch by batch; this process asks its share of the batches."""
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     from tqdm.auto import tqdm
 
-    starts = list(range(0, len(items), batch_size))[process_index::num_processes]
-    enabled = process_index == 0 and _progress_enabled("datasets")
-    answers: dict[int, Optional[str]] = {}
+    starts = layout.share(range(0, len(items), batch_size))
+    enabled = layout.process_index == 0 and _progress_enabled("datasets")
+    replies_per_batch: list[list[Optional[str]]] = []
     for start in tqdm(starts, desc="QAS judge", disable=not enabled):
         batch = [
             {"prompt": item["prompt"], "question": item["question"], "options": list(item["options"])}
@@ -235,8 +217,8 @@ def _ask_callable(
         if isinstance(replies, (str, bytes)) or not isinstance(replies, Sequence) or len(replies) != len(batch):
             got = len(replies) if isinstance(replies, Sequence) and not isinstance(replies, str) else repr(replies)
             raise ValueError(f"the judge must return one answer per item: got {got} for a batch of {len(batch)}")
-        answers.update((start + k, reply) for k, reply in enumerate(replies))
-    return answers
+        replies_per_batch.append(list(replies))
+    return [reply for replies in layout.gather(replies_per_batch) for reply in replies]
 
 
 # ------------------------------------------------------------------------------------------------------------ QAS

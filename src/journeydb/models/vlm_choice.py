@@ -14,7 +14,8 @@ Public API:
         BLIP-2 checkpoints through `Blip2ForConditionalGeneration` + `Blip2Processor`, others through
         `AutoModelForImageTextToText` + `AutoProcessor`; bf16 (fp16 where bf16 is unsupported) on GPU, fp32 on CPU.
     build_prompt(question, options, template=PROMPT_TEMPLATE) -> str
-    merge_shards(shards) -> list[dict]: the whole run's output from the per-shard outputs.
+    merge_shards(shards) -> list[dict]: the whole run's output from the per-shard outputs
+        (`journeydb.models.sharding`).
 
 The prompt. A processor without a chat template (BLIP-2) gets `PROMPT_TEMPLATE` as the whole text, after the
 image's query tokens:
@@ -31,28 +32,31 @@ the "Question:" / "Options:" labels and the trailing "Answer:"), followed by the
 `{A}`..`{D}` (the bare option texts) and nothing else. Both defaults are frozen by a snapshot test
 (tests/snapshots/vlm_choice_prompts.json).
 
-The letter. Tokenizers spell a letter differently depending on what precedes it ("A" vs " A", "ĠA", "▁A"). Every
-spelling that is a single token counts: a letter's probability is the sum of its spellings' next-token
-probabilities (with one spelling each, this is simply the highest logit). Ties go to the earlier letter.
+The letter (`journeydb.models.letters`, the rule the QAS judge follows too). Every spelling of a letter that is a
+single token counts ("A", " A", "ĠA", "▁A"; never the unknown token): a letter's probability is the sum of its
+spellings' next-token probabilities (with one spelling each, this is simply the highest logit). Ties go to the
+earlier letter.
 
-Sharding. Under `accelerate launch` (or `torchrun`) each process takes every N-th question (question k goes to
-process k mod N), scores its share with its own model copy (`load_vlm` puts it on the process's GPU), and the
-results are gathered (`accelerate.utils.gather_object`) and interleaved back into question order on every process.
-(For several CPU processes, create `accelerate.PartialState(cpu=True)` before calling: accelerate only goes
-distributed on CPU when asked.) Passing `shard=(index, count)` does one share by hand and
-returns only it; `merge_shards` puts shares together. Inputs are right-padded and each row is read at its own last
-token, so a question's score does not depend on which other questions share its batch: the sharded run equals the
-whole one.
+Sharding (`journeydb.models.sharding`). Under `accelerate launch` (or `torchrun`) each process takes every N-th
+question (question k goes to process k mod N), scores its share with its own model copy (`load_vlm` puts it on the
+process's GPU), and the results are gathered and interleaved back into question order on every process. (For
+several CPU processes, create `accelerate.PartialState(cpu=True)` before calling: accelerate only goes distributed
+on CPU when asked.) Passing `shard=(index, count)` does one share by hand and returns only it; `merge_shards` puts
+shares together. Inputs are right-padded and each row is read at its own last token, so a question's score does not
+depend on which other questions share its batch: the sharded run equals the whole one.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import string
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, Sequence
 
 from journeydb.release.records import LETTERS
+
+from .letters import best_letters, letter_log_probs, letter_token_ids
+from .model_inputs import build_model_inputs, to_rgb, uses_chat_template
+from .sharding import ProcessLayout, merge_shards, process_layout
 
 if TYPE_CHECKING:  # torch and transformers are imported where they are used
     import torch
@@ -68,9 +72,18 @@ PROMPT_TEMPLATE = (
 )
 CHAT_PROMPT_TEMPLATE = "{question}\n{options}\nAnswer with the option's letter from the given choices directly."
 TEMPLATE_FIELDS = ("question", "options", *LETTERS)
-# how a letter may be spelt as one token: bare, after a space, and the byte-level / sentencepiece space markers
-_LETTER_SPELLINGS = ("{}", " {}")
-_LETTER_VOCAB_FORMS = ("{}", "Ġ{}", "▁{}")
+
+__all__ = [
+    "CHAT_PROMPT_TEMPLATE",
+    "PROMPT_TEMPLATE",
+    "TEMPLATE_FIELDS",
+    "answer_vqa",
+    "build_prompt",
+    "check_template",
+    "letter_token_ids",
+    "load_vlm",
+    "merge_shards",
+]
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -121,51 +134,7 @@ def build_prompt(question: str, options: Sequence[str], template: str = PROMPT_T
 
 
 # --------------------------------------------------------------------------------------------------------------
-# letters
-
-
-def letter_token_ids(tokenizer: Any) -> list[list[int]]:
-    """Token ids that spell each of A-D as one token, in A-D order; a ValueError when a letter has none."""
-    vocab = tokenizer.get_vocab()
-    unk = getattr(tokenizer, "unk_token_id", None)
-    ids_per_letter = []
-    for letter in LETTERS:
-        ids: list[int] = []
-        for spelling in _LETTER_SPELLINGS:
-            encoded = tokenizer.encode(spelling.format(letter), add_special_tokens=False)
-            if len(encoded) == 1 and encoded[0] != unk:
-                ids.append(encoded[0])
-        ids.extend(vocab[form.format(letter)] for form in _LETTER_VOCAB_FORMS if form.format(letter) in vocab)
-        ids = sorted(set(ids))
-        if not ids:
-            raise ValueError(f"the tokenizer has no single token for the letter {letter!r}; it cannot be scored")
-        ids_per_letter.append(ids)
-    every = [i for ids in ids_per_letter for i in ids]
-    if len(every) != len(set(every)):
-        raise ValueError(f"a token spells more than one letter: {dict(zip(LETTERS, ids_per_letter))}")
-    return ids_per_letter
-
-
-def _letter_scores(next_token_logits: "torch.Tensor", ids_per_letter: list[list[int]]) -> "torch.Tensor":
-    """(batch, 4) log-probabilities of A-D: log of the summed probability of each letter's spellings."""
-    import torch
-
-    log_probs = torch.log_softmax(next_token_logits.float(), dim=-1)
-    return torch.stack([torch.logsumexp(log_probs[:, ids], dim=-1) for ids in ids_per_letter], dim=-1)
-
-
-# --------------------------------------------------------------------------------------------------------------
 # questions
-
-
-def _to_rgb(image: Any, where: str) -> Any:
-    from PIL import Image
-
-    if isinstance(image, dict) and (image.get("bytes") or image.get("path")):  # an undecoded `Image()` cell
-        image = Image.open(io.BytesIO(image["bytes"])) if image.get("bytes") else Image.open(image["path"])
-    if not isinstance(image, Image.Image):
-        raise TypeError(f"{where}: image must be a PIL image or a {{'bytes', 'path'}} dict, not {type(image).__name__}")
-    return image if image.mode == "RGB" else image.convert("RGB")
 
 
 def _iter_questions(dataset_rows: Iterable[dict[str, Any]]) -> Iterator[tuple[str, Any, str, list[str]]]:
@@ -207,32 +176,15 @@ def _decoder_start_id(model: Any) -> int:
     raise ValueError("encoder-decoder model without a decoder_start_token_id: cannot read its first output token")
 
 
-def _encode(processor: Any, images: list, prompts: list[str], chat: bool) -> Any:
-    """Tokenised, right-padded inputs for one batch."""
-    if chat:
-        conversations = [
-            [{"role": "user", "content": [{"type": "image", "image": image}, {"type": "text", "text": prompt}]}]
-            for image, prompt in zip(images, prompts)
-        ]
-        return processor.apply_chat_template(
-            conversations,
-            add_generation_prompt=True,
-            tokenize=True,
-            return_dict=True,
-            return_tensors="pt",
-            processor_kwargs={"padding": True, "padding_side": "right"},
-        )
-    return processor(images=images, text=prompts, padding=True, padding_side="right", return_tensors="pt")
-
-
-def _score_batch(
-    model: Any, processor: Any, batch: list, chat: bool, ids_per_letter: list[list[int]]
-) -> "torch.Tensor":
+def _score_batch(model: Any, processor: Any, batch: list, ids_per_letter: list[list[int]]) -> "torch.Tensor":
+    """(len(batch), 4) letter log-probabilities, on the CPU."""
     import torch
 
-    images = [_to_rgb(image, where) for _, (image, where), _, _ in batch]
+    images = [to_rgb(image, where) for _, (image, where), _, _ in batch]
     prompts = [prompt for _, _, prompt, _ in batch]
-    inputs = _encode(processor, images, prompts, chat).to(model.device, dtype=model.dtype)
+    inputs = build_model_inputs(
+        processor, images, prompts, padding_side="right", device=model.device, dtype=model.dtype
+    )
     mask = inputs.get("attention_mask")
     if mask is None:  # a processor that does not pad returns no mask: every position is real
         mask = torch.ones_like(inputs["input_ids"])
@@ -246,7 +198,7 @@ def _score_batch(
         positions = (mask * torch.arange(mask.shape[1], device=mask.device)).argmax(dim=-1)
         positions = positions + (logits.shape[1] - mask.shape[1])
         logits = logits[torch.arange(logits.shape[0], device=logits.device), positions.to(logits.device)]
-    return _letter_scores(logits, ids_per_letter).cpu()
+    return letter_log_probs(logits, ids_per_letter).cpu()
 
 
 def answer_vqa(
@@ -301,14 +253,16 @@ def answer_vqa(
     ```
     """
     import torch
-    from accelerate import PartialState
-    from accelerate.utils import gather_object
     from tqdm.auto import tqdm
     from transformers.utils.logging import is_progress_bar_enabled
 
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    chat = getattr(processor, "chat_template", None) is not None
+    if shard is not None:
+        valid = isinstance(shard, tuple) and len(shard) == 2 and all(isinstance(n, int) for n in shard)
+        if not (valid and 0 <= shard[0] < shard[1]):
+            raise ValueError(f"shard must be (index, count) with 0 <= index < count, got {shard!r}")
+    chat = uses_chat_template(processor)
     template = prompt_template if prompt_template is not None else (CHAT_PROMPT_TEMPLATE if chat else PROMPT_TEMPLATE)
     check_template(template)
     if getattr(model.config, "model_type", None) == "blip-2" and getattr(processor, "num_query_tokens", 0) is None:
@@ -319,11 +273,7 @@ def answer_vqa(
     tokenizer = getattr(processor, "tokenizer", processor)
     ids_per_letter = letter_token_ids(tokenizer)
 
-    state = PartialState()
-    gather = shard is None and state.num_processes > 1
-    index, count = shard if shard is not None else (state.process_index, state.num_processes)
-    if not (isinstance(index, int) and isinstance(count, int) and 0 <= index < count):
-        raise ValueError(f"shard must be (index, count) with 0 <= index < count, got {shard!r}")
+    layout = ProcessLayout.by_hand(*shard) if shard is not None else process_layout()
 
     model.eval()
     answers: list[dict[str, Any]] = []
@@ -331,10 +281,9 @@ def answer_vqa(
 
     def flush() -> None:
         with torch.no_grad():
-            scores = _score_batch(model, processor, batch, chat, ids_per_letter)
-        for (qid, _, _, _), row_scores in zip(batch, scores.tolist()):
-            best = max(range(len(LETTERS)), key=row_scores.__getitem__)  # the first of equal maxima: A before B
-            answer: dict[str, Any] = {"question_id": qid, "prediction": LETTERS[best]}
+            scores = _score_batch(model, processor, batch, ids_per_letter)
+        for (qid, _, _, _), letter, row_scores in zip(batch, best_letters(scores), scores.tolist()):
+            answer: dict[str, Any] = {"question_id": qid, "prediction": letter}
             if return_scores:
                 answer["scores"] = dict(zip(LETTERS, row_scores))
             answers.append(answer)
@@ -346,32 +295,20 @@ def answer_vqa(
         total=total,
         unit="image",
         desc="zero-shot VQA",
-        disable=not (is_progress_bar_enabled() and state.is_local_main_process),
+        disable=not (is_progress_bar_enabled() and layout.is_local_main_process),
     )
     for k, (qid, image, question, options) in enumerate(_iter_questions(rows)):
-        if k % count != index:
+        if not layout.owns(k):
             continue
         batch.append((qid, image, build_prompt(question, options, template), options))
         if len(batch) == batch_size:
             flush()
     if batch:
         flush()
-    logger.info("zero-shot VQA: %d questions scored (shard %d of %d)", len(answers), index, count)
-    if gather:
-        return merge_shards(gather_object([answers]))
-    return answers
-
-
-def merge_shards(shards: Sequence[Sequence[dict[str, Any]]]) -> list[dict[str, Any]]:
-    """The whole run's answers from the shares of `count = len(shards)` processes (question k is in share k % count)."""
-    count = len(shards)
-    total = sum(len(part) for part in shards)
-    if count == 0:
-        return []
-    expected = [len(range(i, total, count)) for i in range(count)]
-    if [len(part) for part in shards] != expected:
-        raise ValueError(f"shard sizes {[len(p) for p in shards]} do not interleave into {total} questions")
-    return [shards[k % count][k // count] for k in range(total)]
+    logger.info(
+        "zero-shot VQA: %d questions scored (shard %d of %d)", len(answers), layout.process_index, layout.num_processes
+    )
+    return layout.gather(answers) if layout.distributed else answers
 
 
 # --------------------------------------------------------------------------------------------------------------
