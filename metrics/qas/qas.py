@@ -19,7 +19,8 @@ assume it sees the image generated from it, and answers each of the image's mult
 Task3) with one letter. Per image, accuracy is taken separately over its style questions and over its content
 questions; `qas_style` and `qas_content` are the means of those per-image accuracies over the images that have
 questions of that type, and `qas` is their mean. The judge answers by letter scoring: one forward pass per question,
-the answer being the letter whose token gets the highest next-token logit.
+the answer being the letter the model most probably says next (its spellings' probabilities summed), the rule of
+the zero-shot MC-VQA scorer too.
 """
 
 _KWARGS_DESCRIPTION = """
