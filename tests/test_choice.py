@@ -150,7 +150,7 @@ def test_score_choices_issue_example():
     options.append(KARAOKE)
     result = score_choices(
         ["The answer is (B).", "c", "Karaoke"], ["B", "C", "D"], ["style", "content", "content"], options
-    )
+    ).corpus
     assert result == {
         "accuracy": 1.0,
         "accuracy_style": 1.0,
@@ -162,7 +162,8 @@ def test_score_choices_issue_example():
 
 
 def test_score_choices_counts_invalid_as_wrong():
-    result = score_choices(["A", "no idea", None, "B"], ["A", "B", "C", "D"], ["style", "content", "content", "style"])
+    types = ["style", "content", "content", "style"]
+    result = score_choices(["A", "no idea", None, "B"], ["A", "B", "C", "D"], types).corpus
     assert result["accuracy"] == 0.25
     assert result["accuracy_style"] == 0.5
     assert result["accuracy_content"] == 0.0
@@ -171,16 +172,16 @@ def test_score_choices_counts_invalid_as_wrong():
 
 
 def test_score_choices_missing_type_is_none():
-    result = score_choices(["A"], ["A"], ["content"])
+    result = score_choices(["A"], ["A"], ["content"]).corpus
     assert result["accuracy_style"] is None and result["accuracy_content"] == 1.0
-    empty = score_choices([], [], [])
+    empty = score_choices([], [], []).corpus
     assert empty["accuracy"] is None and empty["num_questions"] == 0
 
 
 def test_score_choices_accepts_any_sequence_and_is_deterministic():
     args = (("A", "b"), ("A", "B"), ("style", "style"))
-    assert score_choices(*args) == score_choices(list(args[0]), list(args[1]), list(args[2]))
-    assert score_choices(*args)["accuracy"] == 1.0
+    assert score_choices(*args).corpus == score_choices(list(args[0]), list(args[1]), list(args[2])).corpus
+    assert score_choices(*args).corpus["accuracy"] == 1.0
 
 
 @pytest.mark.parametrize(
@@ -231,7 +232,7 @@ def test_module_matches_scoring_function(mc_vqa_acc):
     options = [KARAOKE] * 4
     assert mc_vqa_acc.compute(
         predictions=predictions, references=references, question_types=types, options=options
-    ) == score_choices(predictions, references, types, options)
+    ) == score_choices(predictions, references, types, options).corpus
 
 
 def test_module_needs_question_types(mc_vqa_acc):
