@@ -279,3 +279,17 @@ def test_module_and_scoring_docstring_examples_run(monkeypatch):
             assert result.failed == 0, test.name
             attempted += result.attempted
     assert attempted >= 6
+
+
+def test_per_question_letters_and_correctness():
+    scored = score_choices(
+        ["the answer is B", "no idea", None, "Singing", "I think (C) fits"],
+        ["B", "A", "C", "D", "D"],
+        ["style", "content", "content", "style", "content"],
+        [KARAOKE] * 5,
+    )
+    assert scored.per_sample["letter"] == ["B", None, None, "D", "C"]
+    assert scored.per_sample["rule"] == ["answer_is", "invalid", "invalid", "option_text", "paren"]
+    assert scored.per_sample["correct"].tolist() == [True, False, False, True, False]
+    assert scored.corpus["accuracy"] == scored.per_sample["correct"].mean()
+    assert scored.corpus["num_invalid"] == scored.per_sample["letter"].count(None)

@@ -104,6 +104,27 @@ def test_constant_judge_matches_the_definition(validation):
     assert max(seen_batches) == 8 and sum(seen_batches) == result["num_questions"]
 
 
+def test_missing_prompts_are_not_judged(validation):
+    predictions, references, _ = validation
+    asked = []
+
+    def always_a(batch):
+        asked.extend(item["prompt"] for item in batch)
+        return ["A"] * len(batch)
+
+    present = [i % 3 != 0 for i in range(len(predictions))]
+    scored = compute_qas(predictions, references, always_a, batch_size=5, present=present)
+    assert len(asked) == sum(len(qs) for qs, here in zip(references, present) if here)
+    answers = [["A" if here else None] * len(qs) for qs, here in zip(references, present)]
+    expected = qas_from_answers(answers, references)
+    assert scored.corpus == expected.corpus
+    assert scored.corpus["num_invalid"] == sum(len(qs) for qs, here in zip(references, present) if not here)
+    for key in ("qas_style", "qas_content"):
+        assert scored.per_sample[key].tolist() == pytest.approx(expected.per_sample[key].tolist(), nan_ok=True)
+    with pytest.raises(ValueError, match="present flags"):
+        compute_qas(predictions, references, always_a, present=present[:-1])
+
+
 def test_callable_must_answer_every_item(validation):
     predictions, references, _ = validation
     with pytest.raises(ValueError, match="one answer per item: got 1 for a batch of 4"):

@@ -105,3 +105,19 @@ def test_canonical_form_keeps_exactly_the_vqa_keys():
     (checked,) = check_references([[q]])
     assert checked == [{"question_id": "img-style-0", **question("style")}]
     assert math.isclose(qas_from_answers([["A"]], [[q]]).corpus["qas_style"], 1.0)
+
+
+def test_per_image_qas_comes_from_the_same_pass():
+    answers = [["A"] * len(questions) for questions in HAND_CASE]
+    scored = qas_from_answers(answers, HAND_CASE)
+    style, content = scored.per_sample["qas_style"].tolist(), scored.per_sample["qas_content"].tolist()
+    assert [v if v == v else None for v in style] == [0.5, None, 1.0, 0.0]
+    assert [v if v == v else None for v in content] == pytest.approx([0.0, 2 / 3, None, 1.0])
+    for image, (image_answers, questions) in enumerate(zip(answers, HAND_CASE)):  # one image at a time agrees
+        alone = qas_from_answers([image_answers], [questions]).corpus
+        for key, values in (("qas_style", style), ("qas_content", content)):
+            if alone[key] is None:
+                assert math.isnan(values[image])
+            else:
+                assert values[image] == alone[key]
+    assert sum(v for v in style if v == v) / 3 == scored.corpus["qas_style"]

@@ -121,3 +121,21 @@ def test_read_style_vocabulary_from_the_mini_release(mini_release):
     assert set(vocabulary) <= set(both)
     with pytest.raises(ValueError, match="test"):
         read_style_vocabulary(str(mini_release), ("test",))
+
+
+def test_per_image_recall_comes_from_the_same_pass():
+    predictions = [["8k", "oil painting", "watercolor"], ["x"], ["35mm"], ["a", "b"]]
+    references = [["oil painting", "watercolor"], [], ["f/1.8"], [" "]]
+    scored = style_recall(predictions, references, k=[2, 1], style_tree=TREE)
+    assert list(scored.per_sample) == ["recall@1", "recall@2"]
+    # images without (non-blank) gold have no recall: NaN, and they are the skipped ones
+    assert scored.per_sample["recall@1"].tolist()[::2] == [0.0, 0.0]
+    assert scored.per_sample["recall@2"].tolist()[::2] == [0.5, 0.0]
+    assert [v != v for v in scored.per_sample["recall@2"].tolist()] == [False, True, False, True]
+    for k in (1, 2):
+        defined = [v for v in scored.per_sample[f"recall@{k}"].tolist() if v == v]
+        assert sum(defined) / len(defined) == scored.corpus[f"recall@{k}"]
+        for image, (ranked, gold) in enumerate(zip(predictions, references)):  # one image at a time agrees
+            alone = style_recall([ranked], [gold], k=k).corpus[f"recall@{k}"]
+            value = scored.per_sample[f"recall@{k}"][image]
+            assert (alone is None and value != value) or alone == value
