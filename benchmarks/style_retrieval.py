@@ -92,7 +92,7 @@ def main() -> None:
                 for _ in range(args.images)]
         start = time.perf_counter()
         predictions = ranking.phrase_lists(vocabulary)
-        result = style_recall(predictions, gold, k=[1, 5, args.k], style_tree=tree)
+        result = style_recall(predictions, gold, k=[1, 5, args.k], style_tree=tree).corpus
         scoring_s = time.perf_counter() - start
         peak = peak_rss_bytes()
         mean_len = sum(map(len, predictions)) / max(1, len(predictions))

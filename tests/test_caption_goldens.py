@@ -73,9 +73,32 @@ def test_python_tokenizer_gives_the_jars_tokens_here(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_score_captions_from_raw_text_equals_the_toolkit(name):
     corpus = CORPORA[name]
-    result = score_captions(corpus["predictions"], corpus["references"], meteor=False, similarity_model=None)
+    result = score_captions(corpus["predictions"], corpus["references"], meteor=False).corpus
     for key in COCO_KEYS:
         assert result[key] == pytest.approx(corpus["scores"][key], abs=1e-9), key
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_score_captions_per_sample_equals_the_toolkit_per_image(name):
+    # per-sentence BLEU 1-4 (Bleu's second output), ROUGE-L and CIDEr-D (Cider's second output), from the same call
+    import contextlib
+    import io
+
+    from pycocoevalcap.bleu.bleu import Bleu
+    from pycocoevalcap.cider.cider import Cider
+    from pycocoevalcap.rouge.rouge import Rouge
+
+    corpus = CORPORA[name]
+    scored = score_captions(corpus["predictions"], corpus["references"], meteor=False)
+    predictions, references = corpus["tokenized_predictions"], corpus["tokenized_references"]
+    gts, res = dict(enumerate(references)), {i: [p] for i, p in enumerate(predictions)}
+    with contextlib.redirect_stdout(io.StringIO()):
+        _, bleu_per_image = Bleu(4).compute_score(gts, res, verbose=0)
+    expected = {f"bleu_{n + 1}": bleu_per_image[n] for n in range(4)}
+    expected["rouge_l"] = Rouge().compute_score(gts, res)[1]
+    expected["cider"] = Cider().compute_score(gts, res)[1]
+    for key, values in expected.items():
+        np.testing.assert_allclose(scored.per_sample[key], values, rtol=0, atol=1e-9, err_msg=key)
 
 
 @pytest.mark.java

@@ -38,17 +38,18 @@ def random_corpus(seed: int, num_images: int, max_references: int, max_length: i
     return candidates, references
 
 
-def toolkit_scores(candidates: list[str], references: list[list[str]]) -> tuple[list[float], list, list]:
+def toolkit_scores(candidates: list[str], references: list[list[str]]) -> tuple[list[float], list, list, list]:
     gts = dict(enumerate(references))
     res = {i: [c] for i, c in enumerate(candidates)}
     with contextlib.redirect_stdout(io.StringIO()):  # Bleu prints its totals
-        bleu, _ = Bleu(4).compute_score(gts, res)
+        bleu, bleu_per_image = Bleu(4).compute_score(gts, res)
     rouge, rouge_per_image = Rouge().compute_score(gts, res)
     cider, cider_per_image = Cider().compute_score(gts, res)
-    return [*bleu, rouge, cider], list(rouge_per_image), list(cider_per_image)
+    bleu_rows = [list(scores) for scores in zip(*bleu_per_image)]  # toolkit: per order, per image
+    return [*bleu, rouge, cider], list(rouge_per_image), list(cider_per_image), bleu_rows
 
 
-def our_scores(candidates: list[str], references: list[list[str]]) -> tuple[list[float], list, list]:
+def our_scores(candidates: list[str], references: list[list[str]]) -> tuple[list[float], list, list, list]:
     scores = ngram_scores(candidates, references)  # what score_captions and the benchmark use
     corpus = encode_corpus(candidates, references)  # and the pieces, one by one
     tables = ngram_tables(corpus)
@@ -56,15 +57,19 @@ def our_scores(candidates: list[str], references: list[list[str]]) -> tuple[list
     assert [*scores.bleu, scores.rouge_l, scores.cider] == pieces
     assert list(scores.rouge_l_per_image) == list(rouge_l_per_image(corpus))
     assert list(scores.cider_per_image) == list(cider_d_per_image(corpus, tables))
-    return pieces, list(scores.rouge_l_per_image), list(scores.cider_per_image)
+    bleu_rows = scores.bleu_per_image.tolist()
+    return pieces, list(scores.rouge_l_per_image), list(scores.cider_per_image), bleu_rows
 
 
 def assert_parity(candidates: list[str], references: list[list[str]]) -> None:
-    expected, expected_rouge, expected_cider = toolkit_scores(candidates, references)
-    got, got_rouge, got_cider = our_scores(candidates, references)
+    expected, expected_rouge, expected_cider, expected_bleu = toolkit_scores(candidates, references)
+    got, got_rouge, got_cider, got_bleu = our_scores(candidates, references)
     assert got == pytest.approx(expected, abs=TOLERANCE, rel=0)
     assert got_rouge == pytest.approx(expected_rouge, abs=TOLERANCE, rel=0)
     assert got_cider == pytest.approx(expected_cider, abs=TOLERANCE, rel=0)
+    # per-sentence BLEU 1-4 (the toolkit's second output), brevity penalty included
+    for image, (ours, theirs) in enumerate(zip(got_bleu, expected_bleu)):
+        assert ours == pytest.approx(theirs, abs=TOLERANCE, rel=0), f"image {image}"
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -116,7 +121,7 @@ def test_golden_three_image_example() -> None:
     # pycocoevalcap tokenises the references and the candidates in two separate PTBTokenizer runs
     references = [[r] for r in tokenize_corpus(GOLDEN["references"])]
     candidates = tokenize_corpus(GOLDEN["predictions"])
-    scores, rouge_per_image, cider_per_image = our_scores(candidates, references)
+    scores, rouge_per_image, cider_per_image, _ = our_scores(candidates, references)
     names = ["bleu_1", "bleu_2", "bleu_3", "bleu_4", "rouge_l", "cider"]
     assert scores == pytest.approx([GOLDEN["scores"][name] for name in names], abs=TOLERANCE, rel=0)
     assert rouge_per_image == pytest.approx(GOLDEN["per_image"]["rouge_l"], abs=1e-5)

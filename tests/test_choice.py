@@ -150,7 +150,7 @@ def test_score_choices_issue_example():
     options.append(KARAOKE)
     result = score_choices(
         ["The answer is (B).", "c", "Karaoke"], ["B", "C", "D"], ["style", "content", "content"], options
-    )
+    ).corpus
     assert result == {
         "accuracy": 1.0,
         "accuracy_style": 1.0,
@@ -162,7 +162,8 @@ def test_score_choices_issue_example():
 
 
 def test_score_choices_counts_invalid_as_wrong():
-    result = score_choices(["A", "no idea", None, "B"], ["A", "B", "C", "D"], ["style", "content", "content", "style"])
+    types = ["style", "content", "content", "style"]
+    result = score_choices(["A", "no idea", None, "B"], ["A", "B", "C", "D"], types).corpus
     assert result["accuracy"] == 0.25
     assert result["accuracy_style"] == 0.5
     assert result["accuracy_content"] == 0.0
@@ -171,16 +172,16 @@ def test_score_choices_counts_invalid_as_wrong():
 
 
 def test_score_choices_missing_type_is_none():
-    result = score_choices(["A"], ["A"], ["content"])
+    result = score_choices(["A"], ["A"], ["content"]).corpus
     assert result["accuracy_style"] is None and result["accuracy_content"] == 1.0
-    empty = score_choices([], [], [])
+    empty = score_choices([], [], []).corpus
     assert empty["accuracy"] is None and empty["num_questions"] == 0
 
 
 def test_score_choices_accepts_any_sequence_and_is_deterministic():
     args = (("A", "b"), ("A", "B"), ("style", "style"))
-    assert score_choices(*args) == score_choices(list(args[0]), list(args[1]), list(args[2]))
-    assert score_choices(*args)["accuracy"] == 1.0
+    assert score_choices(*args).corpus == score_choices(list(args[0]), list(args[1]), list(args[2])).corpus
+    assert score_choices(*args).corpus["accuracy"] == 1.0
 
 
 @pytest.mark.parametrize(
@@ -231,7 +232,7 @@ def test_module_matches_scoring_function(mc_vqa_acc):
     options = [KARAOKE] * 4
     assert mc_vqa_acc.compute(
         predictions=predictions, references=references, question_types=types, options=options
-    ) == score_choices(predictions, references, types, options)
+    ) == score_choices(predictions, references, types, options).corpus
 
 
 def test_module_needs_question_types(mc_vqa_acc):
@@ -278,3 +279,17 @@ def test_module_and_scoring_docstring_examples_run(monkeypatch):
             assert result.failed == 0, test.name
             attempted += result.attempted
     assert attempted >= 6
+
+
+def test_per_question_letters_and_correctness():
+    scored = score_choices(
+        ["the answer is B", "no idea", None, "Singing", "I think (C) fits"],
+        ["B", "A", "C", "D", "D"],
+        ["style", "content", "content", "style", "content"],
+        [KARAOKE] * 5,
+    )
+    assert scored.per_sample["letter"] == ["B", None, None, "D", "C"]
+    assert scored.per_sample["rule"] == ["answer_is", "invalid", "invalid", "option_text", "paren"]
+    assert scored.per_sample["correct"].tolist() == [True, False, False, True, False]
+    assert scored.corpus["accuracy"] == scored.per_sample["correct"].mean()
+    assert scored.corpus["num_invalid"] == scored.per_sample["letter"].count(None)

@@ -106,7 +106,7 @@ def test_end_to_end_on_the_mini_release(tiny_clip, style_rows, vocabulary, tmp_p
         # another category's top 3, like "oil painting" of both, may follow: it ranks lower in this one)
         in_looks = [p for p in phrases if p in TREE["looks"]]
         assert in_looks[:3] == [vocabulary[j] for j in expected_looks[i]]
-    result = style_recall(predictions, style_rows["styles"], k=[1, 3], style_tree=TREE)
+    result = style_recall(predictions, style_rows["styles"], k=[1, 3], style_tree=TREE).corpus
     assert result["num_images"] == n and result["num_skipped"] == 0
     assert 0.0 <= result["recall@1"] <= result["recall@3"] <= 1.0
     assert 0.0 <= result["per_category_recall@1"] <= result["per_category_recall@3"] <= 1.0

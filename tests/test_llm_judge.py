@@ -83,7 +83,7 @@ def oracle_judge(predictions, references):
 
 def test_oracle_judge_scores_one(validation):
     predictions, references, _ = validation
-    result = compute_qas(predictions, references, oracle_judge(predictions, references), batch_size=7)
+    result = compute_qas(predictions, references, oracle_judge(predictions, references), batch_size=7).corpus
     assert (result["qas"], result["qas_style"], result["qas_content"], result["num_invalid"]) == (1.0, 1.0, 1.0, 0)
     assert result["num_images"] == len(references) == 16
     assert result["num_questions"] == sum(map(len, references))
@@ -99,10 +99,31 @@ def test_constant_judge_matches_the_definition(validation):
         assert all(set(item) == {"prompt", "question", "options"} for item in batch)
         return ["B"] * len(batch)
 
-    result = compute_qas(predictions, references, always_b, batch_size=8)
-    expected = qas_from_answers([["B"] * len(qs) for qs in references], references)
+    result = compute_qas(predictions, references, always_b, batch_size=8).corpus
+    expected = qas_from_answers([["B"] * len(qs) for qs in references], references).corpus
     assert result == expected
     assert max(seen_batches) == 8 and sum(seen_batches) == result["num_questions"]
+
+
+def test_missing_prompts_are_not_judged(validation):
+    predictions, references, _ = validation
+    asked = []
+
+    def always_a(batch):
+        asked.extend(item["prompt"] for item in batch)
+        return ["A"] * len(batch)
+
+    present = [i % 3 != 0 for i in range(len(predictions))]
+    scored = compute_qas(predictions, references, always_a, batch_size=5, present=present)
+    assert len(asked) == sum(len(qs) for qs, here in zip(references, present) if here)
+    answers = [["A" if here else None] * len(qs) for qs, here in zip(references, present)]
+    expected = qas_from_answers(answers, references)
+    assert scored.corpus == expected.corpus
+    assert scored.corpus["num_invalid"] == sum(len(qs) for qs, here in zip(references, present) if not here)
+    for key in ("qas_style", "qas_content"):
+        assert scored.per_sample[key].tolist() == pytest.approx(expected.per_sample[key].tolist(), nan_ok=True)
+    with pytest.raises(ValueError, match="present flags"):
+        compute_qas(predictions, references, always_a, present=present[:-1])
 
 
 def test_callable_must_answer_every_item(validation):
@@ -206,11 +227,11 @@ def test_letter_variants_with_and_without_space():
 @pytest.mark.parametrize("kind", ["chat", "plain"])
 def test_tiny_llama_by_path_end_to_end(validation, tiny_llama_dirs, kind):
     predictions, references, _ = validation
-    result = compute_qas(predictions, references, tiny_llama_dirs[kind], batch_size=32)
+    result = compute_qas(predictions, references, tiny_llama_dirs[kind], batch_size=32).corpus
     assert set(result) == {"qas", "qas_style", "qas_content", "num_images", "num_questions", "num_invalid"}
     assert result["num_invalid"] == 0 and result["num_images"] == 16
     assert 0.0 <= result["qas_style"] <= 1.0 and 0.0 <= result["qas_content"] <= 1.0
-    assert compute_qas(predictions, references, tiny_llama_dirs[kind], batch_size=5) == result  # deterministic
+    assert compute_qas(predictions, references, tiny_llama_dirs[kind], batch_size=5).corpus == result  # deterministic
 
 
 @pytest.fixture(scope="module")
@@ -320,10 +341,11 @@ def test_too_long_input_names_the_question(validation, loaded_plain):
 def test_not_splitting_ignores_the_process_layout(validation, loaded_plain, monkeypatch):
     """Behind evaluate's own gathering only process 0 computes: it must answer everything, not wait for others."""
     predictions, references, _ = validation
-    whole = compute_qas(predictions, references, loaded_plain, batch_size=8)
+    whole = compute_qas(predictions, references, loaded_plain, batch_size=8).corpus
     monkeypatch.setattr(llm_judge, "process_layout", lambda: ProcessLayout(1, 2, distributed=True))
     monkeypatch.setattr(sharding, "_all_gather_objects", lambda share: pytest.fail("must not gather"))
-    assert compute_qas(predictions, references, loaded_plain, batch_size=8, split_across_processes=False) == whole
+    alone = compute_qas(predictions, references, loaded_plain, batch_size=8, split_across_processes=False)
+    assert alone.corpus == whole
 
 
 def test_prefix_sharing_changes_no_answer(validation, loaded_plain):

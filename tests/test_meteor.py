@@ -57,7 +57,7 @@ def test_random_corpus_matches_pycocoevalcap_meteor(corpora, ours):
 def test_meteor_is_none_with_a_reason_without_java(monkeypatch, caplog):
     monkeypatch.setattr(caption_module, "meteor_unavailable_reason", lambda: "`java` was not found on the PATH")
     with caplog.at_level(logging.WARNING, logger="journeydb.scoring.caption"):
-        scores = caption_module.score_captions(["a b c", "d e"], ["a b c", "d f"], similarity_model=None)
+        scores = caption_module.score_captions(["a b c", "d e"], ["a b c", "d f"]).corpus
     assert scores["meteor"] is None
     assert "METEOR not computed: `java` was not found" in caplog.text
 

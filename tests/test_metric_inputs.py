@@ -78,4 +78,4 @@ def test_no_answer_still_scores_as_invalid(modules):
     from journeydb.scoring.choice import score_choices
 
     kwargs = dict(predictions=[None, "B"], references=["A", "B"], question_types=["style", "content"])
-    assert modules["mc_vqa_acc"].compute(**kwargs) == score_choices(**kwargs)
+    assert modules["mc_vqa_acc"].compute(**kwargs) == score_choices(**kwargs).corpus

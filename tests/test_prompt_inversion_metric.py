@@ -11,7 +11,8 @@ from journeydb.scoring.caption import SCORE_KEYS, score_captions
 
 REPO = Path(__file__).resolve().parents[1]
 METRIC_DIR = REPO / "metrics" / "prompt_inversion"
-FAST = {"meteor": False, "similarity_model": None}
+FAST = {"meteor": False, "similarity_model": None}  # the module's kwargs
+NO_SIMILARITY = {"meteor": False}  # the same for score_captions, which embeds only with an embedder
 PREDICTIONS = ["a cat on a red mat", "", "an old man, oil painting", "neon city at night in the rain"]
 REFERENCES = [["A cute cat sitting on a red mat --ar 16:9", "a cat"], ["a dog"], ["Portrait of an old man (oil)"],
               ["A futuristic city at night, neon lights, rain, 8k", "neon city"]]
@@ -27,13 +28,23 @@ def metric():
 def test_compute_equals_score_captions(metric):
     results = metric.compute(predictions=PREDICTIONS, references=REFERENCES, **FAST)
     assert tuple(results) == SCORE_KEYS
-    assert results == score_captions(PREDICTIONS, REFERENCES, **FAST)
+    assert results == score_captions(PREDICTIONS, REFERENCES, **NO_SIMILARITY).corpus
 
 
 def test_single_string_references(metric):
     references = [refs[0] for refs in REFERENCES]
     assert metric.compute(predictions=PREDICTIONS, references=references, **FAST) == score_captions(
-        PREDICTIONS, references, **FAST)
+        PREDICTIONS, references, **NO_SIMILARITY).corpus
+
+
+def test_similarity_through_the_module_equals_score_captions(metric):
+    from journeydb.models.sentence_model import load_sentence_model, make_sentence_embedder
+
+    model = load_sentence_model()
+    results = metric.compute(predictions=PREDICTIONS, references=REFERENCES, meteor=False, similarity_model=model)
+    embed = make_sentence_embedder(model, batch_size=64)  # the module's default batch size
+    assert results == score_captions(PREDICTIONS, REFERENCES, meteor=False, embed=embed).corpus
+    assert 0 < results["similarity"] < 1
 
 
 def test_add_batch_equals_one_call(metric):
@@ -60,7 +71,7 @@ def test_two_process_run_equals_one_call(two_processes, tmp_path):
     done = two_processes([str(Path(__file__).parent / "prompt_inversion_worker.py"), str(METRIC_DIR),
                           str(tmp_path / "evaluate-cache"), str(data), str(out)], isolated_env(tmp_path))
     assert done.returncode == 0, done.stderr[-3000:]
-    assert json.loads(out.read_text()) == score_captions(predictions, references, **FAST)
+    assert json.loads(out.read_text()) == score_captions(predictions, references, **NO_SIMILARITY).corpus
 
 
 def test_bad_input_raises_through_the_module(metric):

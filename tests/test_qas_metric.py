@@ -55,7 +55,7 @@ def test_the_issue_call_with_a_tiny_llama_by_path(qas, validation, tiny_llama_di
     result = qas.compute(
         predictions=predictions, references=[row["questions"] for row in rows], model=tiny_llama_dir, batch_size=32
     )
-    assert result == compute_qas(predictions, [row["questions"] for row in rows], tiny_llama_dir)
+    assert result == compute_qas(predictions, [row["questions"] for row in rows], tiny_llama_dir).corpus
     assert result["num_images"] == 16 and result["num_invalid"] == 0
 
 

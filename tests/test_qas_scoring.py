@@ -24,7 +24,7 @@ HAND_CASE = [
 
 def test_constant_judge_hand_computed():
     answers = [["A"] * len(questions) for questions in HAND_CASE]
-    result = qas_from_answers(answers, HAND_CASE)
+    result = qas_from_answers(answers, HAND_CASE).corpus
     # style per image: 1/2, -, 1, 0 -> 1/2; content per image: 0, 2/3, -, 1 -> 5/9 (pooled it would be 3/6)
     assert result["qas_style"] == pytest.approx(0.5)
     assert result["qas_content"] == pytest.approx(5 / 9)
@@ -39,23 +39,23 @@ def test_constant_judge_hand_computed():
 
 def test_oracle_answers_score_one():
     answers = [[q["answer"] for q in questions] for questions in HAND_CASE]
-    assert qas_from_answers(answers, HAND_CASE)["qas"] == 1.0
+    assert qas_from_answers(answers, HAND_CASE).corpus["qas"] == 1.0
 
 
 def test_invalid_answers_count_wrong_and_invalid():
     refs = [[question("style", "A"), question("content", "B"), question("content", "C")]]
-    result = qas_from_answers([[" A\n", "b", None]], refs)  # whitespace is ignored, case and None are not
+    result = qas_from_answers([[" A\n", "b", None]], refs).corpus  # whitespace is ignored, case and None are not
     assert (result["qas_style"], result["qas_content"], result["num_invalid"]) == (1.0, 0.0, 2)
-    assert qas_from_answers([["A. oil", "B", 3]], refs)["num_invalid"] == 2
+    assert qas_from_answers([["A. oil", "B", 3]], refs).corpus["num_invalid"] == 2
 
 
 def test_missing_type_everywhere_gives_none():
-    result = qas_from_answers([["A"]], [[question("content", "A")]])
+    result = qas_from_answers([["A"]], [[question("content", "A")]]).corpus
     assert result["qas_content"] == 1.0 and result["qas_style"] is None and result["qas"] is None
 
 
 def test_image_without_questions_is_counted_but_enters_no_mean():
-    result = qas_from_answers([["A"], []], [[question("style", "A")], []])
+    result = qas_from_answers([["A"], []], [[question("style", "A")], []]).corpus
     assert result["num_images"] == 2 and result["qas_style"] == 1.0 and result["qas_content"] is None
 
 
@@ -104,4 +104,20 @@ def test_canonical_form_keeps_exactly_the_vqa_keys():
     q = {**question("style"), "question_id": "img-style-0", "extra": 1}
     (checked,) = check_references([[q]])
     assert checked == [{"question_id": "img-style-0", **question("style")}]
-    assert math.isclose(qas_from_answers([["A"]], [[q]])["qas_style"], 1.0)
+    assert math.isclose(qas_from_answers([["A"]], [[q]]).corpus["qas_style"], 1.0)
+
+
+def test_per_image_qas_comes_from_the_same_pass():
+    answers = [["A"] * len(questions) for questions in HAND_CASE]
+    scored = qas_from_answers(answers, HAND_CASE)
+    style, content = scored.per_sample["qas_style"].tolist(), scored.per_sample["qas_content"].tolist()
+    assert [v if v == v else None for v in style] == [0.5, None, 1.0, 0.0]
+    assert [v if v == v else None for v in content] == pytest.approx([0.0, 2 / 3, None, 1.0])
+    for image, (image_answers, questions) in enumerate(zip(answers, HAND_CASE)):  # one image at a time agrees
+        alone = qas_from_answers([image_answers], [questions]).corpus
+        for key, values in (("qas_style", style), ("qas_content", content)):
+            if alone[key] is None:
+                assert math.isnan(values[image])
+            else:
+                assert values[image] == alone[key]
+    assert sum(v for v in style if v == v) / 3 == scored.corpus["qas_style"]

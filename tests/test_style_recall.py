@@ -23,7 +23,7 @@ def test_overall_recall_hand_computed():
         ["35mm"],  # gold {f/1.8}: 0, 0, 0
     ]
     references = [["oil painting", "WATERCOLOR "], ["watercolor"], [], ["f/1.8", "  "]]
-    result = style_recall(predictions, references, k=[3, 1, 2])
+    result = style_recall(predictions, references, k=[3, 1, 2]).corpus
     assert list(result) == ["recall@1", "recall@2", "recall@3", "num_images", "num_skipped"]
     assert result["recall@1"] == pytest.approx((0 + 1 + 0) / 3)
     assert result["recall@2"] == pytest.approx((0.5 + 1 + 0) / 3)
@@ -33,10 +33,10 @@ def test_overall_recall_hand_computed():
 
 def test_repeated_and_blank_predictions_count_once():
     # after normalisation "8K" repeats "8k": the top-2 are the distinct phrases 8k and watercolor
-    result = style_recall([["8k", "8K", " ", "watercolor"]], [["watercolor", "8k"]], k=2)
+    result = style_recall([["8k", "8K", " ", "watercolor"]], [["watercolor", "8k"]], k=2).corpus
     assert result["recall@2"] == 1.0
     # duplicated gold phrases count once
-    assert style_recall([["a"]], [["a", "A", "b"]], k=1)["recall@1"] == 0.5
+    assert style_recall([["a"]], [["a", "A", "b"]], k=1).corpus["recall@1"] == 0.5
 
 
 def test_per_category_hand_computed_with_a_phrase_in_two_categories():
@@ -46,7 +46,7 @@ def test_per_category_hand_computed_with_a_phrase_in_two_categories():
         ["whatever"],
     ]
     references = [["oil painting", "watercolor"], ["oil painting", "unknown style"], []]
-    result = style_recall(predictions, references, k=[1, 2], style_tree=TREE)
+    result = style_recall(predictions, references, k=[1, 2], style_tree=TREE).corpus
     # image 0, medium: restricted ranking [oil painting, watercolor], gold {oil, watercolor} -> @1 1/2, @2 1
     #          quality: restricted [8k, oil painting, hyper-realistic], gold {oil}          -> @1 0,   @2 1
     # image 1, medium: restricted [pencil sketch, oil painting], gold {oil}                 -> @1 0,   @2 1
@@ -72,13 +72,13 @@ def test_per_category_from_a_tree_file_equals_the_mapping(tmp_path):
     path = tmp_path / "tree.json"
     path.write_text(json.dumps(TREE))
     predictions, references = [["watercolor", "8k"]], [["8k", "watercolor"]]
-    assert style_recall(predictions, references, style_tree=str(path)) == style_recall(
+    assert style_recall(predictions, references, style_tree=str(path)).corpus == style_recall(
         predictions, references, style_tree=TREE
-    )
+    ).corpus
 
 
 def test_no_gold_anywhere():
-    result = style_recall([["a"], []], [[], [" "]], k=1, style_tree=TREE)
+    result = style_recall([["a"], []], [[], [" "]], k=1, style_tree=TREE).corpus
     assert result["recall@1"] is None and result["per_category_recall@1"] is None
     assert (result["num_images"], result["num_skipped"], result["num_categories"]) == (0, 2, 0)
 
@@ -121,3 +121,21 @@ def test_read_style_vocabulary_from_the_mini_release(mini_release):
     assert set(vocabulary) <= set(both)
     with pytest.raises(ValueError, match="test"):
         read_style_vocabulary(str(mini_release), ("test",))
+
+
+def test_per_image_recall_comes_from_the_same_pass():
+    predictions = [["8k", "oil painting", "watercolor"], ["x"], ["35mm"], ["a", "b"]]
+    references = [["oil painting", "watercolor"], [], ["f/1.8"], [" "]]
+    scored = style_recall(predictions, references, k=[2, 1], style_tree=TREE)
+    assert list(scored.per_sample) == ["recall@1", "recall@2"]
+    # images without (non-blank) gold have no recall: NaN, and they are the skipped ones
+    assert scored.per_sample["recall@1"].tolist()[::2] == [0.0, 0.0]
+    assert scored.per_sample["recall@2"].tolist()[::2] == [0.5, 0.0]
+    assert [v != v for v in scored.per_sample["recall@2"].tolist()] == [False, True, False, True]
+    for k in (1, 2):
+        defined = [v for v in scored.per_sample[f"recall@{k}"].tolist() if v == v]
+        assert sum(defined) / len(defined) == scored.corpus[f"recall@{k}"]
+        for image, (ranked, gold) in enumerate(zip(predictions, references)):  # one image at a time agrees
+            alone = style_recall([ranked], [gold], k=k).corpus[f"recall@{k}"]
+            value = scored.per_sample[f"recall@{k}"][image]
+            assert (alone is None and value != value) or alone == value

@@ -49,7 +49,7 @@ def test_module_loads_by_path_and_matches_the_scoring_function():
     references = [["b"], ["a", "z"], []]
     tree = {"one": ["a", "b"], "two": ["c", "z", "a"]}
     assert metric.compute(predictions=predictions, references=references, k=[1, 2], style_tree=tree) == (
-        style_recall(predictions, references, k=[1, 2], style_tree=tree)
+        style_recall(predictions, references, k=[1, 2], style_tree=tree).corpus
     )
     with pytest.raises(ValueError):
         metric.compute(predictions=[["a"]], references=[["a"], ["b"]])

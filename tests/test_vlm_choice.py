@@ -250,7 +250,7 @@ def test_end_to_end_on_mini_release(blip2, vqa_rows):
     assert {a["prediction"] for a in answers} <= set("ABCD")
     result = score_choices(
         [a["prediction"] for a in answers], [q["answer"] for q in questions], [q["type"] for q in questions]
-    )
+    ).corpus
     assert result["num_questions"] == len(questions) > 0
     assert result["num_invalid"] == 0 and result["extraction"]["letter"] == len(questions)
     assert 0.0 <= result["accuracy"] <= 1.0

@@ -75,4 +75,4 @@ class McVqaAcc(CheckedInputs, evaluate.Metric):
     ) -> dict:
         if question_types is None:
             raise ValueError("mc_vqa_acc needs question_types: 'style' or 'content' per question")
-        return score_choices(predictions, references, question_types, options)
+        return score_choices(predictions, references, question_types, options).corpus

@@ -13,6 +13,7 @@ import evaluate
 
 from journeydb.release.citation import JOURNEYDB_CITATION
 from journeydb.integrations.evaluate_inputs import CheckedInputs
+from journeydb.models.sentence_model import make_sentence_embedder
 from journeydb.scoring.caption import check_caption_inputs, score_captions
 
 _CITATION = JOURNEYDB_CITATION + """\
@@ -94,5 +95,8 @@ class PromptInversion(CheckedInputs, evaluate.Metric):
         batch_size: int = 64,
         device: Optional[str] = None,
     ) -> dict:
-        return score_captions(predictions, references, tokenizer=tokenizer, meteor=meteor,
-                              similarity_model=similarity_model, batch_size=batch_size, device=device)
+        embed = None
+        if similarity_model is not None:
+            default = isinstance(similarity_model, str) and similarity_model == "default"
+            embed = make_sentence_embedder(None if default else similarity_model, batch_size=batch_size, device=device)
+        return score_captions(predictions, references, tokenizer=tokenizer, meteor=meteor, embed=embed).corpus

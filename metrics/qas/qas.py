@@ -91,4 +91,4 @@ class Qas(CheckedInputs, evaluate.Metric):
         # for the other processes to share the judging.
         return compute_qas(
             predictions, references, model, batch_size=batch_size, split_across_processes=self.num_process == 1
-        )
+        ).corpus

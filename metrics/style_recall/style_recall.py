@@ -86,4 +86,4 @@ class StyleRecall(CheckedInputs, evaluate.Metric):
         k: Union[int, Sequence[int]] = (1, 5, 10),
         style_tree: Optional[Union[str, Mapping[str, list[str]]]] = None,
     ) -> dict[str, Any]:
-        return style_recall(predictions, references, k=k, style_tree=style_tree)
+        return style_recall(predictions, references, k=k, style_tree=style_tree).corpus

@@ -1,19 +1,22 @@
 """Score one task's predictions against its references with the shared scoring functions (one implementation each).
 
-The scoring modules are imported where they are used, so this module (and the CLI listing it) imports without
-torch or a model.
+Each task has one scorer with one signature, `(references, predictions, options, present) -> TaskScore`, listed
+in `TASK_SCORERS`. A scorer calls its scoring function once and takes the per-sample values (for the distribution
+plots) from the same result, so nothing is scored or embedded twice. The scoring modules are imported where they
+are used, so this module (and the CLI listing it) imports without torch or a model.
 
-| task | scored by | per-sample values (for the distribution plots) |
+| task | scored by | per-sample values |
 |---|---|---|
-| `prompt_inversion`, `caption` | `journeydb.scoring.caption.score_captions` | `similarity.similarity_per_sample` |
-| `vqa` | `journeydb.scoring.choice.score_choices` | each image's accuracy (`extract_choice`) |
+| `prompt_inversion`, `caption` | `journeydb.scoring.caption.score_captions` | each sample's Similarity |
+| `vqa` | `journeydb.scoring.choice.score_choices` | each image's accuracy over its questions |
 | `style` | `journeydb.scoring.style.style_recall` | each image's recall@max(k) |
-| `qas` | `llm_judge.answer_questions` + `scoring.qas.qas_from_answers` (= `compute_qas`) | each image's QAS_s, QAS_c |
+| `qas` | `models.llm_judge.compute_qas` (judge, then `scoring.qas.qas_from_answers`) | each image's QAS_s, QAS_c |
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence, Union
@@ -51,9 +54,10 @@ class ScoringOptions:
     batch_size: int = 32
     device: Optional[str] = None
     _encoder: Any = field(default=None, init=False, repr=False, compare=False)
+    _embedder: Any = field(default=None, init=False, repr=False, compare=False)
 
     def sentence_encoder(self) -> Any:
-        """The Similarity model, loaded once (the corpus score and the per-sample values share it); None: skipped."""
+        """The Similarity model, loaded once (also lent to the style-tree builder); None: skipped."""
         if self.similarity_model is None:
             return None
         if self._encoder is None:
@@ -62,6 +66,17 @@ class ScoringOptions:
             default = isinstance(self.similarity_model, str) and self.similarity_model == "default"
             self._encoder = load_sentence_model(None if default else self.similarity_model, device=self.device)
         return self._encoder
+
+    def sentence_embedder(self) -> Optional[Callable[[Sequence[str]], Any]]:
+        """The `embed` function of the Similarity score, made once from `sentence_encoder`; None: skipped."""
+        encoder = self.sentence_encoder()
+        if encoder is None:
+            return None
+        if self._embedder is None:
+            from journeydb.models.sentence_model import make_sentence_embedder
+
+            self._embedder = make_sentence_embedder(encoder, batch_size=self.batch_size, device=self.device)
+        return self._embedder
 
 
 @dataclass
@@ -72,6 +87,9 @@ class TaskScore:
     scores: dict[str, Any]
     num_missing: int = 0
     per_sample: dict[str, list[float]] = field(default_factory=dict)  # for the distribution plots
+
+
+TaskScorer = Callable[[TaskReferences, Sequence[Any], ScoringOptions, Optional[Sequence[bool]]], TaskScore]
 
 
 def judge_label(judge: Optional[Judge]) -> str:
@@ -91,126 +109,130 @@ def score_task(
     options: Optional[ScoringOptions] = None,
     present: Optional[Sequence[bool]] = None,
 ) -> TaskScore:
-    """Score aligned predictions (`journeydb.predictions.align_predictions`) of one task.
+    """Score aligned predictions (`journeydb.predictions.align_predictions`) of one task with its `TASK_SCORERS`
+    entry.
 
     Args:
         references: the task's ground truth.
         predictions: one per reference id, in the same order; a missing one is the task's empty prediction.
         options: scoring options (defaults: `ScoringOptions()`).
         present: False where a prediction was missing (scored as wrong; reported as `num_missing`).
+
+    Raises:
+        ValueError: an unknown task, no references, or a number of predictions (or of present flags) other than
+            the number of references.
     """
-    options = options or ScoringOptions()
+    scorer = TASK_SCORERS.get(references.task)
+    if scorer is None:
+        raise ValueError(f"unknown task {references.task!r}")
     if len(predictions) != len(references):
         raise ValueError(f"{references.task}: {len(predictions)} predictions for {len(references)} references")
     if not len(references):
         raise ValueError(f"{references.task}/{references.split}: no references to score against")
-    num_missing = sum(1 for p in present if not p) if present is not None else 0
-    task = references.task
-    per_sample: dict[str, list[float]] = {}
-    if task in ("prompt_inversion", "caption"):
-        scores, per_sample = _score_text(references, predictions, options)
-    elif task == "vqa":
-        from journeydb.scoring.choice import score_choices
-
-        scores = score_choices(
-            list(predictions), references.references, references.question_types, options=references.options
-        )
-        per_sample = _vqa_per_image(references, predictions)
-    elif task == "style":
-        scores, per_sample = _score_style(references, predictions, options)
-    elif task == "qas":
-        scores, per_sample = _score_qas(references, predictions, options, present)
-    else:
-        raise ValueError(f"unknown task {task!r}")
-    return TaskScore(task=task, scores=dict(scores), num_missing=num_missing, per_sample=per_sample)
+    if present is not None and len(present) != len(references):
+        raise ValueError(f"{references.task}: {len(present)} present flags for {len(references)} references")
+    return scorer(references, predictions, options or ScoringOptions(), present)
 
 
-def _score_text(
-    references: TaskReferences, predictions: Sequence[str], options: ScoringOptions
-) -> tuple[dict, dict[str, list[float]]]:
-    from journeydb.scoring.caption import normalize_references, score_captions
-    from journeydb.scoring.similarity import similarity_per_sample
-
-    encoder = options.sentence_encoder()
-    scores = score_captions(
-        list(predictions),
-        references.references,
-        tokenizer=options.tokenizer,
-        meteor=options.meteor,
-        similarity_model=encoder,
-        batch_size=options.batch_size,
-        device=options.device,
-    )
-    if encoder is None:
-        return scores, {}
-    reference_lists = normalize_references(predictions, references.references)
-    per_sample = similarity_per_sample(list(predictions), reference_lists, encoder, options.batch_size, options.device)
-    return scores, {"Similarity per sample": [float(v) for v in per_sample]}
+def _num_missing(present: Optional[Sequence[bool]]) -> int:
+    return sum(1 for here in present if not here) if present is not None else 0
 
 
-def _score_style(
-    references: TaskReferences, predictions: Sequence[Sequence[str]], options: ScoringOptions
-) -> tuple[dict, dict[str, list[float]]]:
-    from journeydb.scoring.style import style_recall
-
-    ranked = [list(p) for p in predictions]
-    scores = style_recall(ranked, references.references, k=tuple(options.recall_k), style_tree=options.style_tree)
-    top = max(options.recall_k)
-    per_image = [
-        style_recall([p], [r], k=top)[f"recall@{top}"] for p, r in zip(ranked, references.references) if r
-    ]  # images without gold style phrases have no recall
-    return scores, {f"recall@{top} per image": per_image}
+def _defined(values: Sequence[float]) -> list[float]:
+    """The values as floats, without the NaNs that mark samples having no such value."""
+    return [float(v) for v in values if not math.isnan(v)]
 
 
-def _vqa_per_image(references: TaskReferences, predictions: Sequence[str]) -> dict[str, list[float]]:
-    """Each image's accuracy over its questions, with the same answer extraction as `score_choices`."""
-    from journeydb.scoring.choice import extract_choice
-
-    correct: dict[str, list[bool]] = {}
-    for prediction, answer, opts, image_id in zip(
-        predictions, references.references, references.options, references.image_ids
-    ):
-        correct.setdefault(image_id, []).append(extract_choice(prediction, opts)[0] == answer)
-    return {"accuracy per image": [sum(c) / len(c) for c in correct.values()]}
-
-
-def _score_qas(
+def score_text_task(
     references: TaskReferences,
     predictions: Sequence[str],
     options: ScoringOptions,
     present: Optional[Sequence[bool]],
-) -> tuple[dict, dict[str, list[float]]]:
-    """QAS as `compute_qas` defines it (`answer_questions`, then `qas_from_answers`), keeping the per-image answers.
+) -> TaskScore:
+    """`prompt_inversion` and `caption`: `score_captions`, with each sample's Similarity (when it is computed)."""
+    from journeydb.scoring.caption import score_captions
 
-    A missing prompt is not judged (an LLM may well guess right from an empty prompt): its questions get no answer,
-    which QAS counts as wrong and invalid.
-    """
-    from journeydb.models.llm_judge import answer_questions
-    from journeydb.scoring.qas import check_references, qas_from_answers
+    scored = score_captions(
+        list(predictions),
+        references.references,
+        tokenizer=options.tokenizer,
+        meteor=options.meteor,
+        embed=options.sentence_embedder(),
+    )
+    per_sample = {}
+    if "similarity" in scored.per_sample:
+        per_sample["Similarity per sample"] = [float(v) for v in scored.per_sample["similarity"]]
+    return TaskScore(references.task, dict(scored.corpus), _num_missing(present), per_sample)
+
+
+def score_style_task(
+    references: TaskReferences,
+    predictions: Sequence[Sequence[str]],
+    options: ScoringOptions,
+    present: Optional[Sequence[bool]],
+) -> TaskScore:
+    """`style`: `style_recall`, with each image's recall at the largest k (images without gold have none)."""
+    from journeydb.scoring.style import style_recall
+
+    scored = style_recall(
+        [list(p) for p in predictions], references.references, k=tuple(options.recall_k), style_tree=options.style_tree
+    )
+    top = max(options.recall_k)
+    per_sample = {f"recall@{top} per image": _defined(scored.per_sample[f"recall@{top}"])}
+    return TaskScore(references.task, dict(scored.corpus), _num_missing(present), per_sample)
+
+
+def score_vqa_task(
+    references: TaskReferences,
+    predictions: Sequence[str],
+    options: ScoringOptions,
+    present: Optional[Sequence[bool]],
+) -> TaskScore:
+    """`vqa`: `score_choices`, with each image's accuracy over its questions (images in order of first question)."""
+    from journeydb.scoring.choice import score_choices
+
+    scored = score_choices(
+        list(predictions), references.references, references.question_types, options=references.options
+    )
+    correct_by_image: dict[str, list[bool]] = {}
+    for image_id, correct in zip(references.image_ids, scored.per_sample["correct"].tolist()):
+        correct_by_image.setdefault(image_id, []).append(correct)
+    per_sample = {"accuracy per image": [sum(c) / len(c) for c in correct_by_image.values()]}
+    return TaskScore(references.task, dict(scored.corpus), _num_missing(present), per_sample)
+
+
+def score_qas_task(
+    references: TaskReferences,
+    predictions: Sequence[str],
+    options: ScoringOptions,
+    present: Optional[Sequence[bool]],
+) -> TaskScore:
+    """`qas`: `compute_qas` with the options' judge (default: the lexical baseline judge); a missing prompt is not
+    judged, so its questions count as unanswered. Per image, its QAS_s and QAS_c where it has such questions."""
+    from journeydb.models.llm_judge import compute_qas
 
     judge = options.judge
     if judge is None:
         from journeydb.models.baselines import lexical_judge
 
         judge = lexical_judge
-    present = list(present) if present is not None else [True] * len(predictions)
-    checked = check_references(references.references, require_answers=True)  # fail before loading a judge
-    items = [
-        {"prompt": prompt, "question": q["question"], "options": q["options"]}
-        for prompt, questions, here in zip(predictions, checked, present)
-        if here
-        for q in questions
-    ]
-    flat = iter(answer_questions(items, judge, options.batch_size, device=options.device) if items else [])
-    answers = [[next(flat) if here else None for _ in questions] for questions, here in zip(checked, present)]
-    scores = qas_from_answers(answers, checked)
-    per_image: dict[str, list[float]] = {"QAS_s per image": [], "QAS_c per image": []}
-    for image_answers, questions in zip(answers, checked):
-        one = qas_from_answers([image_answers], [questions])
-        for name, key in (("QAS_s per image", "qas_style"), ("QAS_c per image", "qas_content")):
-            if one[key] is not None:
-                per_image[name].append(one[key])
-    return scores, per_image
+    scored = compute_qas(
+        list(predictions), references.references, judge, options.batch_size, device=options.device, present=present
+    )
+    per_sample = {
+        "QAS_s per image": _defined(scored.per_sample["qas_style"]),
+        "QAS_c per image": _defined(scored.per_sample["qas_content"]),
+    }
+    return TaskScore(references.task, dict(scored.corpus), _num_missing(present), per_sample)
+
+
+TASK_SCORERS: dict[str, TaskScorer] = {
+    "prompt_inversion": score_text_task,
+    "caption": score_text_task,
+    "style": score_style_task,
+    "vqa": score_vqa_task,
+    "qas": score_qas_task,
+}
 
 
 def evaluate_predictions(

@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Optional, Union
 
 from journeydb.scoring.qas import check_references, qas_from_answers
+from journeydb.scoring.scored import ScoredCorpus
 
 from .letter_scoring import plan_batches, score_letters
 from .letters import letter_token_ids
@@ -233,7 +234,8 @@ def compute_qas(
     device: Any = None,
     dtype: Any = None,
     split_across_processes: bool = True,
-) -> dict[str, Any]:
+    present: Optional[Sequence[bool]] = None,
+) -> ScoredCorpus:
     """The Question Answering Score of predicted prompts, answered by an LLM judge.
 
     Args:
@@ -248,10 +250,14 @@ def compute_qas(
         split_across_processes (`bool`, *optional*, defaults to `True`): Under `accelerate launch`, let every process
             answer 1/N of the questions and gather the answers (every process must then call with the same inputs).
             `False` when only this process calls, e.g. behind `evaluate`'s own `num_process`/`process_id` gathering.
+        present (`Sequence[bool]`, *optional*): False for an image whose prompt is missing: its questions are not
+            put to the judge (a judge may guess right from an empty prompt) and count as unanswered, i.e. wrong and
+            invalid. Default: every prompt is present.
 
     Returns:
-        `dict`: `qas`, `qas_style`, `qas_content`, `num_images`, `num_questions`, `num_invalid` (see
-        `journeydb.scoring.qas.qas_from_answers`).
+        `ScoredCorpus` (see `journeydb.scoring.qas.qas_from_answers`): `corpus` has `qas`, `qas_style`,
+        `qas_content`, `num_images`, `num_questions`, `num_invalid`; `per_sample` each image's `qas_style` and
+        `qas_content`.
 
     Raises:
         `ValueError` for unequal lengths, a malformed question, or a question without ground truth (the test split
@@ -262,10 +268,15 @@ def compute_qas(
         raise TypeError(f"predictions must be a list of prompts, got {type(predictions).__name__}")
     if len(predictions) != len(checked):
         raise ValueError(f"got {len(predictions)} predictions but references for {len(checked)} images")
+    present = [True] * len(checked) if present is None else list(present)
+    if len(present) != len(checked):
+        raise ValueError(f"got {len(present)} present flags but references for {len(checked)} images")
     items, labels = [], []
     for i, (prompt, questions) in enumerate(zip(predictions, checked)):
         if not isinstance(prompt, str):
             raise TypeError(f"predictions[{i}] must be a string, got {type(prompt).__name__}")
+        if not present[i]:
+            continue
         for j, question in enumerate(questions):
             items.append({"prompt": prompt, "question": question["question"], "options": question["options"]})
             labels.append(f"references[{i}][{j}]")
@@ -283,7 +294,10 @@ def compute_qas(
         else []
     )
     answers, start = [], 0
-    for questions in checked:
+    for questions, here in zip(checked, present):
+        if not here:
+            answers.append([None] * len(questions))
+            continue
         answers.append(flat[start : start + len(questions)])
         start += len(questions)
     return qas_from_answers(answers, checked)

@@ -1,8 +1,9 @@
 """Prompt-inversion and captioning scores of paper Tables 3-4, on pycocoevalcap 1.2's scale.
 
 BLEU 1-4, ROUGE-L and CIDEr-D are vectorised reimplementations equal to the toolkit to 1e-9; METEOR is METEOR 1.5
-itself (the jar pycocoevalcap ships, needs Java); Similarity is the sentence-transformers cosine. Every score is
-corpus-level (CIDEr's document frequencies come from the whole corpus), so a corpus must be scored in one call.
+itself (the jar pycocoevalcap ships, needs Java); Similarity is the cosine of sentence embeddings made by the
+caller's embedder (this module loads no model). Every score is corpus-level (CIDEr's document frequencies come from
+the whole corpus), so a corpus must be scored in one call; each sample's own scores come out of the same pass.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from typing import Any, Literal, Optional, Sequence, Union
 
 import numpy as np
 
-from .bleu import corpus_bleu
+from .bleu import bleu_scores
 from .caption_corpus import encode_corpus, ngram_tables
 from .cider import cider_d_per_image
 from .meteor import corpus_meteor, meteor_unavailable_reason
 from .rouge import rouge_l_per_image
+from .scored import ScoredCorpus
+from .similarity import Embedder, similarity_per_sample
 from .tokenize import tokenize_corpus
 
 logger = logging.getLogger(__name__)
@@ -29,18 +32,19 @@ References = Sequence[Union[str, Sequence[str]]]
 
 @dataclass(frozen=True)
 class NGramScores:
-    """BLEU 1-4, ROUGE-L and CIDEr-D of a tokenised corpus, with the per-image ROUGE-L and CIDEr-D."""
+    """BLEU 1-4, ROUGE-L and CIDEr-D of a tokenised corpus, with each image's own scores."""
 
     bleu: list[float]  # Bleu_1 .. Bleu_4
     rouge_l: float
     cider: float
     rouge_l_per_image: np.ndarray
     cider_per_image: np.ndarray
+    bleu_per_image: np.ndarray  # (N, 4): each image's per-sentence Bleu_1 .. Bleu_4, as the toolkit returns them
 
 
 def ngram_scores(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> NGramScores:
     """BLEU 1-4, ROUGE-L and CIDEr-D of PTB-tokenised predictions (one per image) against their tokenised references
-    (at least one per image), exactly as pycocoevalcap 1.2 computes them from the same tokens.
+    (at least one per image), exactly as pycocoevalcap 1.2 computes them from the same tokens, corpus and per image.
 
     ROUGE-L needs only the encoded corpus, so it runs on a second thread while the n-gram tables are built and scored
     (numpy releases the GIL in most of both); the numbers do not depend on it.
@@ -49,7 +53,7 @@ def ngram_scores(predictions: Sequence[str], references: Sequence[Sequence[str]]
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rouge-l") as pool:
         rouge = pool.submit(rouge_l_per_image, corpus)
         tables = ngram_tables(corpus)
-        bleu = corpus_bleu(corpus, tables)
+        bleu, bleu_per_image = bleu_scores(corpus, tables)
         cider = cider_d_per_image(corpus, tables)
         rouge_per_image = rouge.result()
     return NGramScores(
@@ -58,6 +62,7 @@ def ngram_scores(predictions: Sequence[str], references: Sequence[Sequence[str]]
         cider=float(np.mean(cider)),
         rouge_l_per_image=rouge_per_image,
         cider_per_image=cider,
+        bleu_per_image=bleu_per_image,
     )
 
 
@@ -107,11 +112,10 @@ def score_captions(
     *,
     tokenizer: Literal["python", "java"] = "python",
     meteor: bool = True,
-    similarity_model: Any = "default",
-    batch_size: int = 64,
-    device: Optional[str] = None,
-) -> dict[str, Any]:
-    """BLEU 1-4, METEOR, ROUGE-L, CIDEr-D and Similarity of a corpus of predictions, as pycocoevalcap scores them.
+    embed: Optional[Embedder] = None,
+) -> ScoredCorpus:
+    """BLEU 1-4, METEOR, ROUGE-L, CIDEr-D and Similarity of a corpus of predictions, as pycocoevalcap scores them,
+    with every sample's own scores from the same pass.
 
     Args:
         predictions (`list[str]`): one generated prompt or caption per sample; an empty string is legal.
@@ -121,22 +125,25 @@ def score_captions(
             runs, references first, as pycocoevalcap's `COCOEvalCap.evaluate` does.
         meteor (`bool`, defaults to `True`): run METEOR 1.5 (one JVM); `meteor` is None, with a logged reason,
             when False or when Java or the jar is missing.
-        similarity_model (defaults to `"default"`): `"default"` for the offline all-MiniLM-L6-v2, a local folder or
-            model name, a loaded SentenceTransformer, or None to skip (`similarity` is None).
-        batch_size (`int`, defaults to 64): sentence-embedding batch size.
-        device (`str`, *optional*): torch device for the embeddings; None uses a GPU when there is one.
+        embed (*optional*): texts -> unit-length sentence embeddings (one row per text) for Similarity, e.g.
+            `journeydb.models.sentence_model.make_sentence_embedder()`; called once with every distinct text.
+            None skips Similarity (`similarity` is None).
 
     Returns:
-        `dict` with keys `bleu_1`, `bleu_2`, `bleu_3`, `bleu_4`, `meteor`, `rouge_l`, `cider`, `similarity` (floats
-        in pycocoevalcap's scale, [0, 1] except CIDEr; tables in the paper show them x100) and `num_samples`.
+        `ScoredCorpus`: `corpus` has the keys `bleu_1`, `bleu_2`, `bleu_3`, `bleu_4`, `meteor`, `rouge_l`,
+        `cider`, `similarity` (floats in pycocoevalcap's scale, [0, 1] except CIDEr; tables in the paper show them
+        x100) and `num_samples`; `per_sample` has, one float per sample in input order, `bleu_1` .. `bleu_4`
+        (pycocoevalcap's per-sentence BLEU, brevity penalty included), `rouge_l`, `cider` (CIDEr-D), and
+        `meteor` and `similarity` where they were computed.
 
     Raises:
-        TypeError, ValueError: bad input (see `normalize_references`), an unknown tokenizer.
+        TypeError, ValueError: bad input (see `normalize_references`), an unknown tokenizer, an embedder that
+            does not return one unit-length row per text.
     """
     if tokenizer not in ("python", "java"):
         raise ValueError(f"tokenizer must be 'python' or 'java', got {tokenizer!r}")
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    if embed is not None and not callable(embed):
+        raise TypeError(f"embed must be a function from texts to embeddings, got {type(embed).__name__}")
     reference_lists = normalize_references(predictions, references)
     num_samples = len(predictions)
 
@@ -151,23 +158,26 @@ def score_captions(
     if num_samples == 1:
         logger.warning("CIDEr is 0 for a one-sample corpus: its document frequencies come from the scored corpus, "
                        "so with one sample every n-gram weight ln(N / df) is ln(1) = 0")
+    per_sample: dict[str, Any] = {f"bleu_{n + 1}": scores.bleu_per_image[:, n] for n in range(4)}
 
     meteor_score = None
     if meteor:
         reason = meteor_unavailable_reason()
         if reason is None:
-            meteor_score = corpus_meteor(tokenized_predictions, tokenized_references).score
+            meteor_result = corpus_meteor(tokenized_predictions, tokenized_references)
+            meteor_score = meteor_result.score
+            per_sample["meteor"] = np.asarray(meteor_result.per_segment, dtype=np.float64)
         else:
             logger.warning("METEOR not computed: %s", reason)
+    per_sample["rouge_l"] = scores.rouge_l_per_image
+    per_sample["cider"] = scores.cider_per_image
 
     similarity = None
-    if similarity_model is not None:
-        from .similarity import corpus_similarity
+    if embed is not None:
+        per_sample["similarity"] = similarity_per_sample(list(predictions), reference_lists, embed)
+        similarity = float(np.mean(per_sample["similarity"]))
 
-        model = None if isinstance(similarity_model, str) and similarity_model == "default" else similarity_model
-        similarity = corpus_similarity(list(predictions), reference_lists, model, batch_size, device)
-
-    return {
+    corpus = {
         "bleu_1": scores.bleu[0],
         "bleu_2": scores.bleu[1],
         "bleu_3": scores.bleu[2],
@@ -178,3 +188,4 @@ def score_captions(
         "similarity": similarity,
         "num_samples": num_samples,
     }
+    return ScoredCorpus(corpus=corpus, per_sample=per_sample)

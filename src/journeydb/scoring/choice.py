@@ -23,7 +23,11 @@ import re
 from collections import Counter
 from typing import Any, Optional, Sequence
 
+import numpy as np
+
 from journeydb.release.records import LETTERS, BadRecord, letter_of, normalize_answer, normalize_options
+
+from .scored import ScoredCorpus
 
 QUESTION_TYPES = ("style", "content")
 RULES = ("letter", "answer_is", "paren", "letter_punct", "option_text")
@@ -187,8 +191,8 @@ def score_choices(
     references: Sequence[str],
     question_types: Sequence[str],
     options: Optional[Sequence[Sequence[str]]] = None,
-) -> dict[str, Any]:
-    """Accuracy of multiple-choice answers, overall and per question type.
+) -> ScoredCorpus:
+    """Accuracy of multiple-choice answers, overall and per question type, with each question's extracted letter.
 
     Args:
         predictions (`Sequence[str]`):
@@ -203,15 +207,18 @@ def score_choices(
             The four option texts per question in A-D order. Enables option-text predictions and references.
 
     Returns:
-        `dict`: `accuracy`, `accuracy_style`, `accuracy_content` (fractions in [0, 1]; `None` when there is no
-        question of that kind), `num_questions`, `num_invalid` (replies no rule resolved; they count as wrong) and
-        `extraction` (how many replies each rule resolved, every rule listed).
+        `ScoredCorpus`. `corpus`: `accuracy`, `accuracy_style`, `accuracy_content` (fractions in [0, 1]; `None`
+        when there is no question of that kind), `num_questions`, `num_invalid` (replies no rule resolved; they
+        count as wrong) and `extraction` (how many replies each rule resolved, every rule listed). `per_sample`,
+        one entry per question: `correct` (bool array), `letter` (the extracted letter, None where invalid) and
+        `rule` (the rule that resolved it, or `invalid`).
 
     Example:
 
     ```py
-    >>> score_choices(["B", "the answer is A"], ["B", "C"], ["style", "content"])["accuracy"]
-    0.5
+    >>> scored = score_choices(["B", "the answer is A"], ["B", "C"], ["style", "content"])
+    >>> scored.corpus["accuracy"], scored.per_sample["letter"], scored.per_sample["correct"].tolist()
+    (0.5, ['B', 'A'], [True, False])
 
     ```
     """
@@ -231,6 +238,9 @@ def score_choices(
     totals: Counter = Counter()
     extraction = {rule: 0 for rule in RULES}
     num_invalid = 0
+    letters: list[Optional[str]] = []
+    rules: list[str] = []
+    is_correct = np.zeros(n, dtype=bool)
     for i in range(n):
         qtype = question_types[i]
         if qtype not in QUESTION_TYPES:
@@ -245,17 +255,20 @@ def score_choices(
         else:
             raise TypeError(f"predictions[{i}] is {type(prediction).__name__}, not a string")
         totals[qtype] += 1
+        letters.append(letter)
+        rules.append(rule)
         if letter is None:
             num_invalid += 1
         else:
             extraction[rule] += 1
+            is_correct[i] = letter == gold
             correct[qtype] += letter == gold
 
     def _accuracy(*types: str) -> Optional[float]:
         total = sum(totals[t] for t in types)
         return sum(correct[t] for t in types) / total if total else None
 
-    return {
+    corpus = {
         "accuracy": _accuracy(*QUESTION_TYPES),
         "accuracy_style": _accuracy("style"),
         "accuracy_content": _accuracy("content"),
@@ -263,3 +276,4 @@ def score_choices(
         "num_invalid": num_invalid,
         "extraction": extraction,
     }
+    return ScoredCorpus(corpus=corpus, per_sample={"correct": is_correct, "letter": letters, "rule": rules})

@@ -12,6 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 
+import numpy as np
+
+from .scored import ScoredCorpus
+
 QUESTION_TYPES = ("style", "content")
 ANSWER_LETTERS = ("A", "B", "C", "D")
 # The keys of one question in the `vqa` config; `question_id` is optional for QAS.
@@ -112,8 +116,8 @@ def _mean(values: list[float]) -> Optional[float]:
 
 def qas_from_answers(
     answers: Sequence[Sequence[Optional[str]]], references: Sequence[Sequence[Mapping[str, Any]]]
-) -> dict[str, Any]:
-    """The Question Answering Score from a judge's letters.
+) -> ScoredCorpus:
+    """The Question Answering Score from a judge's letters, with each image's own QAS_s and QAS_c.
 
     Args:
         answers (`Sequence[Sequence[str | None]]`):
@@ -123,11 +127,13 @@ def qas_from_answers(
             Per image, its questions with their ground-truth `answer` (see `check_references`).
 
     Returns:
-        `dict`: `qas` (mean of `qas_style` and `qas_content`; `None` unless both are defined), `qas_style` and
-        `qas_content` (mean over the images having questions of that type of the image's accuracy on them; `None`
-        when no image has such questions), `num_images`, `num_questions`, `num_invalid`. Scores are fractions in
-        [0, 1]; the paper reports them as percentages. An image without questions of a type does not enter that
-        type's mean; an image without any question enters neither but is counted in `num_images`.
+        `ScoredCorpus`. `corpus`: `qas` (mean of `qas_style` and `qas_content`; `None` unless both are defined),
+        `qas_style` and `qas_content` (mean over the images having questions of that type of the image's accuracy
+        on them; `None` when no image has such questions), `num_images`, `num_questions`, `num_invalid`. Scores
+        are fractions in [0, 1]; the paper reports them as percentages. An image without questions of a type does
+        not enter that type's mean; an image without any question enters neither but is counted in `num_images`.
+        `per_sample`: `qas_style` and `qas_content`, one float per image (that image's accuracy on its questions
+        of the type; NaN where it has none).
 
     Raises:
         `ValueError` if the lengths disagree (naming the image), a question is malformed (naming `references[i][j]`),
@@ -138,8 +144,11 @@ def qas_from_answers(
     ```python
     >>> refs = [[{"type": "style", "question": "Style?", "options": ["a", "b", "c", "d"], "answer": "A"},
     ...          {"type": "content", "question": "What?", "options": ["a", "b", "c", "d"], "answer": "B"}]]
-    >>> qas_from_answers([["A", "C"]], refs)
+    >>> scored = qas_from_answers([["A", "C"]], refs)
+    >>> scored.corpus
     {'qas': 0.5, 'qas_style': 1.0, 'qas_content': 0.0, 'num_images': 1, 'num_questions': 2, 'num_invalid': 0}
+    >>> scored.per_sample["qas_style"].tolist(), scored.per_sample["qas_content"].tolist()
+    ([1.0], [0.0])
 
     ```
     """
@@ -151,6 +160,7 @@ def qas_from_answers(
     if len(answers) != len(checked):
         raise ValueError(f"got answers for {len(answers)} images but references for {len(checked)}")
     per_type: dict[str, list[float]] = {qtype: [] for qtype in QUESTION_TYPES}
+    per_image = {qtype: np.full(len(checked), np.nan) for qtype in QUESTION_TYPES}
     num_questions = num_invalid = 0
     for i, (image_answers, questions) in enumerate(zip(answers, checked)):
         if not _is_sequence(image_answers) or len(image_answers) != len(questions):
@@ -167,9 +177,11 @@ def qas_from_answers(
         num_questions += len(questions)
         for qtype in QUESTION_TYPES:
             if total[qtype]:
-                per_type[qtype].append(correct[qtype] / total[qtype])
+                accuracy = correct[qtype] / total[qtype]
+                per_image[qtype][i] = accuracy
+                per_type[qtype].append(accuracy)
     qas_style, qas_content = _mean(per_type["style"]), _mean(per_type["content"])
-    return {
+    corpus = {
         "qas": (qas_style + qas_content) / 2 if qas_style is not None and qas_content is not None else None,
         "qas_style": qas_style,
         "qas_content": qas_content,
@@ -177,3 +189,6 @@ def qas_from_answers(
         "num_questions": num_questions,
         "num_invalid": num_invalid,
     }
+    return ScoredCorpus(
+        corpus=corpus, per_sample={"qas_style": per_image["style"], "qas_content": per_image["content"]}
+    )

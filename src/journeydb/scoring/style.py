@@ -19,7 +19,11 @@ from __future__ import annotations
 import os
 from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 
+import numpy as np
+
 from journeydb.release.style_tree import StyleTree, load_style_tree, normalize_style, phrase_categories
+
+from .scored import ScoredCorpus
 
 StyleTreeInput = Union[str, os.PathLike, Mapping[str, list[str]]]
 
@@ -29,7 +33,7 @@ def style_recall(
     references: Sequence[Sequence[str]],
     k: Union[int, Sequence[int]] = (1, 5, 10),
     style_tree: Optional[StyleTreeInput] = None,
-) -> dict[str, Any]:
+) -> ScoredCorpus:
     """Recall@k of ranked style phrases against each image's gold style phrases, optionally per style category.
 
     Args:
@@ -45,17 +49,21 @@ def style_recall(
             A style tree (JSON path or mapping) `{category: [phrases]}`; adds the per-category recall.
 
     Returns:
-        `dict`: `recall@{k}` for each k (None when no image has gold); with a tree also `per_category_recall@{k}`,
-        `per_category` (`{category: {"num_images": n, "recall@{k}": ...}}`, categories that scored no image have
-        `num_images` 0 and recalls None), `num_categories` (categories scored) and `num_gold_outside_tree`;
-        always `num_images` (images scored) and `num_skipped` (images without gold).
+        `ScoredCorpus`. `corpus`: `recall@{k}` for each k (None when no image has gold); with a tree also
+        `per_category_recall@{k}`, `per_category` (`{category: {"num_images": n, "recall@{k}": ...}}`, categories
+        that scored no image have `num_images` 0 and recalls None), `num_categories` (categories scored) and
+        `num_gold_outside_tree`; always `num_images` (images scored) and `num_skipped` (images without gold).
+        `per_sample`: `recall@{k}` for each k, one float per image (NaN for an image without gold).
 
     Example:
 
     ```py
     >>> from journeydb.scoring.style import style_recall
-    >>> style_recall([["oil painting", "8k", "bokeh"]], [["8K", "watercolor"]], k=[1, 2])
+    >>> scored = style_recall([["oil painting", "8k", "bokeh"]], [["8K", "watercolor"]], k=[1, 2])
+    >>> scored.corpus
     {'recall@1': 0.0, 'recall@2': 0.5, 'num_images': 1, 'num_skipped': 0}
+    >>> scored.per_sample["recall@2"].tolist()
+    [0.5]
     ```
     """
     ks = _cutoffs(k)
@@ -70,11 +78,12 @@ def style_recall(
     max_k = ks[-1]
 
     sums = [0.0] * len(ks)
+    per_image = np.full((len(ks), len(predictions)), np.nan)
     num_images = num_skipped = gold_outside_tree = 0
     category_sums: dict[str, list[float]] = {c: [0.0] * len(ks) for c in tree} if tree is not None else {}
     category_images: dict[str, int] = dict.fromkeys(category_sums, 0)
 
-    for ranked, gold_phrases in zip(predictions, references):
+    for image, (ranked, gold_phrases) in enumerate(zip(predictions, references)):
         gold = {p for p in map(normalize_style, gold_phrases) if p}
         if not gold:
             num_skipped += 1
@@ -87,7 +96,9 @@ def style_recall(
                 break
             top.append(phrase)
         for i, cutoff in enumerate(ks):
-            sums[i] += len(gold.intersection(top[:cutoff])) / len(gold)
+            recall = len(gold.intersection(top[:cutoff])) / len(gold)
+            per_image[i, image] = recall
+            sums[i] += recall
         if index is None:
             continue
         gold_by_category: dict[str, set[str]] = {}
@@ -124,7 +135,7 @@ def style_recall(
         result["num_gold_outside_tree"] = gold_outside_tree
     result["num_images"] = num_images
     result["num_skipped"] = num_skipped
-    return result
+    return ScoredCorpus(corpus=result, per_sample={f"recall@{c}": per_image[i] for i, c in enumerate(ks)})
 
 
 def _category_hit_ranks(
