@@ -27,8 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # `common` besid
 import common  # noqa: E402
 
 import journeydb  # noqa: E402
-from journeydb.evaluation.score import score_task  # noqa: E402
-from journeydb.evaluation.tasks import references_from_rows  # noqa: E402
+from journeydb.evaluation.tasks import references_from_rows, score_task  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:

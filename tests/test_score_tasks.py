@@ -8,8 +8,9 @@ import inspect
 import numpy as np
 import pytest
 
-from journeydb.evaluation.score import TASK_SCORERS, ScoringOptions, score_task
-from journeydb.evaluation.tasks import TASK_NAMES, TaskReferences
+from journeydb.evaluation.references import TaskReferences
+from journeydb.evaluation.score import ScoringOptions
+from journeydb.evaluation.tasks import TASK_NAMES, TASKS, score_task
 from journeydb.scoring.choice import extract_choice
 from journeydb.scoring.qas import qas_from_answers
 from journeydb.scoring.style import style_recall
@@ -24,9 +25,9 @@ def references(task: str, refs: list, **extra) -> TaskReferences:
 
 
 def test_every_task_has_one_scorer_with_the_uniform_signature():
-    assert set(TASK_SCORERS) == set(TASK_NAMES)
-    for scorer in TASK_SCORERS.values():
-        assert list(inspect.signature(scorer).parameters) == ["references", "predictions", "options", "present"]
+    assert set(TASKS) == set(TASK_NAMES)
+    for task in TASKS.values():
+        assert list(inspect.signature(task.score).parameters) == ["references", "predictions", "options", "present"]
 
 
 class CountingEncoder:

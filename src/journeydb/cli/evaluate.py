@@ -6,7 +6,8 @@ import argparse
 import json
 import os
 
-from journeydb.evaluation.score import DEFAULT_RECALL_K, ScoringOptions, evaluate_predictions
+from journeydb.evaluation.predictions import evaluate_predictions
+from journeydb.evaluation.score import DEFAULT_RECALL_K, ScoringOptions
 from journeydb.evaluation.tasks import TASK_NAMES, get_task, load_references
 
 

@@ -30,10 +30,10 @@ from journeydb.release.sample import is_synthetic_release, sample_dir
 
 from .baseline_predictions import BaselineQueries, FittedBaselines, PredictionRows
 from .model_predictions import clip_style_predictions, vlm_predictions
-from .predictions import write_predictions
+from .predictions import evaluate_predictions, write_predictions
 from .references import TaskReferences
 from .report import write_report
-from .score import ScoringOptions, evaluate_predictions, judge_label
+from .score import ScoringOptions, judge_label
 from .tasks import TASK_NAMES, get_task, load_references
 
 logger = logging.getLogger(__name__)

@@ -1,4 +1,5 @@
-"""Prediction files: JSONL, one line per image (per question for vqa), matched to the references by id.
+"""Prediction files: JSONL, one line per image (per question for vqa), matched to the references by id and scored
+(`evaluate_predictions`, shared by `journeydb evaluate` and `journeydb benchmark`).
 
 A line is `{"image_id": ..., "prediction": ...}`; vqa lines carry `question_id` (and may carry `image_id`); a
 prediction is a string, or for `style` a list of phrases, best first. Matching never drops anything silently:
@@ -14,9 +15,11 @@ import logging
 import os
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Optional, Sequence
 
-from .tasks import Task, get_task
+from .references import TaskReferences
+from .score import ScoringOptions
+from .tasks import Task, get_task, score_task
 
 logger = logging.getLogger(__name__)
 
@@ -177,3 +180,30 @@ def write_predictions(path: str | os.PathLike, rows: Iterable[Mapping[str, Any]]
             f.write(json.dumps(dict(row), ensure_ascii=False) + "\n")
             count += 1
     return count
+
+
+def evaluate_predictions(
+    path: str | os.PathLike,
+    references: TaskReferences,
+    options: Optional[ScoringOptions] = None,
+    model_label: Optional[str] = None,
+    strict: bool = False,
+) -> dict[str, Any]:
+    """Read a prediction file, match it to the references, score it: the results entry of one task.
+
+    Returns a dict with `model`, `scores`, `num_missing`, `matching` (missing / duplicates / unknown, each with a
+    count and examples), `skipped` (references without ground truth, if any) and `per_sample`.
+    """
+    lines = read_predictions(path, references.task)
+    aligned = align_predictions(lines, references.ids, references.task, strict=strict, source=os.fspath(path))
+    score = score_task(references, aligned.predictions, options, present=aligned.present)
+    entry: dict[str, Any] = {
+        "model": model_label or os.path.splitext(os.path.basename(os.fspath(path)))[0],
+        "scores": score.scores,
+        "num_missing": score.num_missing,
+        "matching": aligned.issues.as_dict(),
+        "per_sample": score.per_sample,
+    }
+    if references.skipped.counts:
+        entry["skipped"] = references.skipped.summary()
+    return entry

@@ -1,7 +1,7 @@
-"""Score one task's predictions against its references with the shared scoring functions (one implementation each).
+"""The task scorers: one task's aligned predictions against its references, by the shared scoring functions.
 
-Each task has one scorer with one signature, `(references, predictions, options, present) -> TaskScore`, listed
-in `TASK_SCORERS`. A scorer calls its scoring function once and takes the per-sample values (for the distribution
+Each scorer has one signature, `(references, predictions, options, present) -> TaskScore`; the task registry
+(`tasks.py`) names each task's scorer and `tasks.score_task` calls it. A scorer calls its scoring function once and takes the per-sample values (for the distribution
 plots) from the same result, so nothing is scored or embedded twice. The scoring modules are imported where they
 are used, so this module (and the CLI listing it) imports without torch or a model.
 
@@ -103,37 +103,6 @@ def judge_label(judge: Optional[Judge]) -> str:
     return getattr(judge, "__name__", type(judge).__name__)
 
 
-def score_task(
-    references: TaskReferences,
-    predictions: Sequence[Any],
-    options: Optional[ScoringOptions] = None,
-    present: Optional[Sequence[bool]] = None,
-) -> TaskScore:
-    """Score aligned predictions (`journeydb.predictions.align_predictions`) of one task with its `TASK_SCORERS`
-    entry.
-
-    Args:
-        references: the task's ground truth.
-        predictions: one per reference id, in the same order; a missing one is the task's empty prediction.
-        options: scoring options (defaults: `ScoringOptions()`).
-        present: False where a prediction was missing (scored as wrong; reported as `num_missing`).
-
-    Raises:
-        ValueError: an unknown task, no references, or a number of predictions (or of present flags) other than
-            the number of references.
-    """
-    scorer = TASK_SCORERS.get(references.task)
-    if scorer is None:
-        raise ValueError(f"unknown task {references.task!r}")
-    if len(predictions) != len(references):
-        raise ValueError(f"{references.task}: {len(predictions)} predictions for {len(references)} references")
-    if not len(references):
-        raise ValueError(f"{references.task}/{references.split}: no references to score against")
-    if present is not None and len(present) != len(references):
-        raise ValueError(f"{references.task}: {len(present)} present flags for {len(references)} references")
-    return scorer(references, predictions, options or ScoringOptions(), present)
-
-
 def _num_missing(present: Optional[Sequence[bool]]) -> int:
     return sum(1 for here in present if not here) if present is not None else 0
 
@@ -224,41 +193,3 @@ def score_qas_task(
         "QAS_c per image": _defined(scored.per_sample["qas_content"]),
     }
     return TaskScore(references.task, dict(scored.corpus), _num_missing(present), per_sample)
-
-
-TASK_SCORERS: dict[str, TaskScorer] = {
-    "prompt_inversion": score_text_task,
-    "caption": score_text_task,
-    "style": score_style_task,
-    "vqa": score_vqa_task,
-    "qas": score_qas_task,
-}
-
-
-def evaluate_predictions(
-    path: str | os.PathLike,
-    references: TaskReferences,
-    options: Optional[ScoringOptions] = None,
-    model_label: Optional[str] = None,
-    strict: bool = False,
-) -> dict[str, Any]:
-    """Read a prediction file, match it to the references, score it: the results entry of one task.
-
-    Returns a dict with `model`, `scores`, `num_missing`, `matching` (missing / duplicates / unknown, each with a
-    count and examples), `skipped` (references without ground truth, if any) and `per_sample`.
-    """
-    from .predictions import align_predictions, read_predictions
-
-    lines = read_predictions(path, references.task)
-    aligned = align_predictions(lines, references.ids, references.task, strict=strict, source=os.fspath(path))
-    score = score_task(references, aligned.predictions, options, present=aligned.present)
-    entry: dict[str, Any] = {
-        "model": model_label or os.path.splitext(os.path.basename(os.fspath(path)))[0],
-        "scores": score.scores,
-        "num_missing": score.num_missing,
-        "matching": aligned.issues.as_dict(),
-        "per_sample": score.per_sample,
-    }
-    if references.skipped.counts:
-        entry["skipped"] = references.skipped.summary()
-    return entry

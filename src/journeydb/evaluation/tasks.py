@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Callable, Literal, Optional
+from typing import Any, Callable, Literal, Optional, Sequence
 
 from .baseline_predictions import (
     BaselineQueries,
@@ -30,6 +30,15 @@ from .baseline_predictions import (
     nearest_prompts,
     neighbour_styles,
     prior_answers,
+)
+from .score import (
+    ScoringOptions,
+    TaskScore,
+    TaskScorer,
+    score_qas_task,
+    score_style_task,
+    score_text_task,
+    score_vqa_task,
 )
 from .references import (
     Collector,
@@ -60,6 +69,7 @@ class Task:
     ranked: bool  # a prediction is a ranked list of strings (else one string)
     collect: Collector  # adds one row's ground truth to the references
     reference_kind: ReferenceKind
+    score: TaskScorer
     model_role: ModelRole
     baseline: str  # how the built-in baseline predicts it (the label in every table)
     predict_baseline: Callable[[FittedBaselines, TaskReferences, BaselineQueries], PredictionRows]
@@ -68,30 +78,77 @@ class Task:
     prompts_from: Optional[str] = None  # judges the predictions of another task (qas: the predicted prompts)
 
 
+NEAREST_IMAGE = "baseline (nearest training image)"
+
 TASKS: dict[str, Task] = {
     task.name: task
     for task in (
         Task(
-            "prompt_inversion", "Prompt inversion", "prompt", "image_id", False, collect_prompt, "text",
-            model_role="generate", baseline="baseline (nearest training image)", predict_baseline=nearest_prompts,
+            name="prompt_inversion",
+            title="Prompt inversion",
+            config="prompt",
+            key="image_id",
+            ranked=False,
+            collect=collect_prompt,
+            reference_kind="text",
+            score=score_text_task,
+            model_role="generate",
+            baseline=NEAREST_IMAGE,
+            predict_baseline=nearest_prompts,
         ),
         Task(
-            "caption", "Image captioning", "caption", "image_id", False, collect_caption, "text",
-            model_role="generate", baseline="baseline (nearest training image)", predict_baseline=nearest_captions,
+            name="caption",
+            title="Image captioning",
+            config="caption",
+            key="image_id",
+            ranked=False,
+            collect=collect_caption,
+            reference_kind="text",
+            score=score_text_task,
+            model_role="generate",
+            baseline=NEAREST_IMAGE,
+            predict_baseline=nearest_captions,
         ),
         Task(
-            "style", "Style retrieval", "style", "image_id", True, collect_styles, "phrases",
-            model_role="rank", baseline="baseline (nearest training images' styles)", predict_baseline=neighbour_styles,
+            name="style",
+            title="Style retrieval",
+            config="style",
+            key="image_id",
+            ranked=True,
+            collect=collect_styles,
+            reference_kind="phrases",
+            score=score_style_task,
+            model_role="rank",
+            baseline="baseline (nearest training images' styles)",
+            predict_baseline=neighbour_styles,
             has_test_truth=False,
         ),
         Task(
-            "vqa", "Multiple-choice VQA", "vqa", "question_id", False, collect_questions, "letter",
-            model_role="choose", baseline="baseline (answer prior)", predict_baseline=prior_answers,
+            name="vqa",
+            title="Multiple-choice VQA",
+            config="vqa",
+            key="question_id",
+            ranked=False,
+            collect=collect_questions,
+            reference_kind="letter",
+            score=score_vqa_task,
+            model_role="choose",
+            baseline="baseline (answer prior)",
+            predict_baseline=prior_answers,
             baseline_uses_image=False,
         ),
         Task(
-            "qas", "Question Answering Score", "vqa", "image_id", False, collect_question_lists, "questions",
-            model_role="generate", baseline="baseline (nearest training image)", predict_baseline=nearest_prompts,
+            name="qas",
+            title="Question Answering Score",
+            config="vqa",
+            key="image_id",
+            ranked=False,
+            collect=collect_question_lists,
+            reference_kind="questions",
+            score=score_qas_task,
+            model_role="generate",
+            baseline=NEAREST_IMAGE,  # the prompts judged are the prompt-inversion baseline's
+            predict_baseline=nearest_prompts,
             prompts_from="prompt_inversion",
         ),
     )
@@ -157,3 +214,31 @@ def load_references(
     """The ground truth of `task` on `split` of the release in `data_dir` (see the module docstring)."""
     rows = reference_rows(task, data_dir, split, cache_dir=cache_dir, test_annotations=test_annotations)
     return references_from_rows(task, rows, split)
+
+
+def score_task(
+    references: TaskReferences,
+    predictions: Sequence[Any],
+    options: Optional[ScoringOptions] = None,
+    present: Optional[Sequence[bool]] = None,
+) -> TaskScore:
+    """Score aligned predictions (`predictions.align_predictions`) of one task with the task's scorer.
+
+    Args:
+        references: the task's ground truth.
+        predictions: one per reference id, in the same order; a missing one is the task's empty prediction.
+        options: scoring options (defaults: `ScoringOptions()`).
+        present: False where a prediction was missing (scored as wrong; reported as `num_missing`).
+
+    Raises:
+        ValueError: an unknown task, no references, or a number of predictions (or of present flags) other than
+            the number of references.
+    """
+    scorer = get_task(references.task).score
+    if len(predictions) != len(references):
+        raise ValueError(f"{references.task}: {len(predictions)} predictions for {len(references)} references")
+    if not len(references):
+        raise ValueError(f"{references.task}/{references.split}: no references to score against")
+    if present is not None and len(present) != len(references):
+        raise ValueError(f"{references.task}: {len(present)} present flags for {len(references)} references")
+    return scorer(references, predictions, options or ScoringOptions(), present)

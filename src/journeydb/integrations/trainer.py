@@ -40,9 +40,9 @@ from typing import Any, Callable, Literal, Optional, Sequence
 
 import numpy as np
 
-from journeydb.evaluation.score import ScoringOptions, score_task
 from journeydb.evaluation.references import TaskReferences
-from journeydb.evaluation.tasks import get_task
+from journeydb.evaluation.score import ScoringOptions
+from journeydb.evaluation.tasks import get_task, score_task
 
 logger = logging.getLogger(__name__)
 

@@ -249,7 +249,8 @@ def answer_vqa(
     rows = journeydb.load("vqa", data_dir="JourneyDB", split="validation")
     answers = answer_vqa(model, processor, rows, batch_size=16)
     gold = [q for row in rows.remove_columns("image") for q in row["questions"]]
-    print(score_choices([a["prediction"] for a in answers], [q["answer"] for q in gold], [q["type"] for q in gold]))
+    scored = score_choices([a["prediction"] for a in answers], [q["answer"] for q in gold], [q["type"] for q in gold])
+    print(scored.corpus)
     ```
     """
     import torch
