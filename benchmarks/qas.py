@@ -30,7 +30,7 @@ import journeydb
 from journeydb.models.letter_scoring import letter_token_ids
 from journeydb.models.llm_judge import answer_questions, render_judge_input
 from journeydb.testing.tiny_causal_lm import build_tiny_causal_lm, word_vocabulary
-from journeydb.scoring.qas import ANSWER_LETTERS
+from journeydb.release.records import LETTERS
 
 LETTER = re.compile(r"\b([ABCD])\b")
 
@@ -153,7 +153,7 @@ def main() -> None:
         generated_s = min(generated_s, seconds)
 
     n = len(items)
-    single = [i for i, reply in enumerate(replies) if reply in ANSWER_LETTERS]
+    single = [i for i, reply in enumerate(replies) if reply in LETTERS]
     agree_single = sum(scored[i] == generated[i] for i in single)
     agree_all = sum(a == b for a, b in zip(scored, generated))
     unparsable = sum(g is None for g in generated)

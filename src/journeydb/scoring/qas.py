@@ -14,15 +14,15 @@ from typing import Any, Optional
 
 import numpy as np
 
+from journeydb.release.records import LETTERS
+
 from .scored import ScoredCorpus
 
 QUESTION_TYPES = ("style", "content")
-ANSWER_LETTERS = ("A", "B", "C", "D")
 # The keys of one question in the `vqa` config; `question_id` is optional for QAS.
 QUESTION_KEYS = ("question_id", "type", "question", "options", "answer")
 
 __all__ = [
-    "ANSWER_LETTERS",
     "QUESTION_KEYS",
     "QUESTION_TYPES",
     "check_references",
@@ -55,8 +55,8 @@ def _check_question(question: Any, where: str, require_answer: bool) -> dict[str
                 f"{where} has no answer: the ground truth is withheld (the JourneyDB test split ships questions "
                 "without answers), so QAS cannot be scored on it; use the validation split or supply the answers"
             )
-    elif answer not in ANSWER_LETTERS:
-        raise ValueError(f"{where} has answer {answer!r}; expected one of {ANSWER_LETTERS}")
+    elif answer not in LETTERS:
+        raise ValueError(f"{where} has answer {answer!r}; expected one of {LETTERS}")
     question_id = question.get("question_id")
     if question_id is not None and not isinstance(question_id, str):
         raise ValueError(f"{where} has question_id {question_id!r}; expected a string or None")
@@ -107,7 +107,7 @@ def check_qas_inputs(predictions: Any, references: Any) -> tuple[list[str], list
 
 def is_valid_letter(answer: Any) -> bool:
     """Whether a judge's answer is one letter "A"-"D" (surrounding whitespace ignored, case not)."""
-    return isinstance(answer, str) and answer.strip() in ANSWER_LETTERS
+    return isinstance(answer, str) and answer.strip() in LETTERS
 
 
 def _mean(values: list[float]) -> Optional[float]:
