@@ -7,6 +7,7 @@ install), then used from a directory that holds a folder named `journeydb/`, whi
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -21,10 +22,13 @@ LAYERS = ("release", "builder", "export", "scoring", "models", "evaluation", "in
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
-    build = tmp_path_factory.mktemp("build")  # keep setuptools' build/ out of the checkout
+    # build from a copy: setuptools writes build/ and *.egg-info beside the sources, which stay untouched
+    source = tmp_path_factory.mktemp("source") / "journeydb"
+    skip = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache")
+    shutil.copytree(REPO, source, symlinks=True, ignore=skip)
     done = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(REPO)],
-        capture_output=True, text=True, timeout=300, env={**os.environ, "TMPDIR": str(build)},
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(source)],
+        capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     (path,) = out.glob("journeydb-*.whl")
