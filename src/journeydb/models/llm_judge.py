@@ -33,6 +33,8 @@ from journeydb.scoring.scored import ScoredCorpus
 
 from .letter_scoring import plan_batches, score_letters
 from .letters import letter_token_ids
+from .model_inputs import uses_chat_template
+from .placement import dtype_argument, model_placement
 from .sharding import ProcessLayout, process_layout
 
 logger = logging.getLogger(__name__)
@@ -79,15 +81,11 @@ def render_instruction(item: Mapping[str, Any]) -> str:
     return QAS_INSTRUCTION.format(prompt=item["prompt"].strip(), question=item["question"], options=item["options"])
 
 
-def _has_chat_template(tokenizer: Any) -> bool:
-    return bool(getattr(tokenizer, "chat_template", None))
-
-
 def render_judge_input(item: Mapping[str, Any], tokenizer: Any) -> str:
     """The full text the LLM reads for one item: the instruction as one user turn of the tokenizer's chat template
     (with the generation prompt), or inside `VICUNA_CONVERSATION` when the tokenizer has no chat template."""
     instruction = render_instruction(item)
-    if _has_chat_template(tokenizer):
+    if uses_chat_template(tokenizer):
         return tokenizer.apply_chat_template(
             [{"role": "user", "content": instruction}], tokenize=False, add_generation_prompt=True
         )
@@ -95,14 +93,6 @@ def render_judge_input(item: Mapping[str, Any], tokenizer: Any) -> str:
 
 
 # ------------------------------------------------------------------------------------------------------ the judges
-
-
-def _default_dtype(device: Any) -> Any:
-    import torch
-
-    if device.type != "cuda":
-        return torch.float32
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
 
 def load_judge(name_or_path: Union[str, os.PathLike], device: Any = None, dtype: Any = None) -> tuple[Any, Any]:
@@ -115,23 +105,11 @@ def load_judge(name_or_path: Union[str, os.PathLike], device: Any = None, dtype:
         dtype (`torch.dtype` or `str`, *optional*): Defaults to bfloat16 on a GPU that supports it, float16 on
             other GPUs, float32 on the CPU.
     """
-    import torch
-    import transformers
-    from packaging import version
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    if device is None:
-        from accelerate import PartialState
-
-        device = PartialState().device
-    device = torch.device(device)
-    if isinstance(dtype, str):
-        dtype = getattr(torch, dtype)
-    dtype = dtype or _default_dtype(device)
-    # transformers renamed `torch_dtype` to `dtype` in 4.56.
-    dtype_kwarg = "dtype" if version.parse(transformers.__version__) >= version.parse("4.56") else "torch_dtype"
+    device, dtype = model_placement(device, dtype)
     tokenizer = AutoTokenizer.from_pretrained(name_or_path)
-    model = AutoModelForCausalLM.from_pretrained(name_or_path, **{dtype_kwarg: dtype})
+    model = AutoModelForCausalLM.from_pretrained(name_or_path, **dtype_argument(dtype))
     logger.info("QAS judge %s loaded on %s in %s", name_or_path, device, dtype)
     return model.to(device).eval(), tokenizer
 
@@ -183,7 +161,7 @@ def answer_questions(
             tokenizer,
             (render_judge_input(item, tokenizer) for item in items),
             groups=[item["prompt"] for item in items],  # one prompt's questions share the text up to the question
-            add_special_tokens=not _has_chat_template(tokenizer),
+            add_special_tokens=not uses_chat_template(tokenizer),
             batch_size=batch_size,
             layout=layout,
             labels=labels,

@@ -56,6 +56,7 @@ from journeydb.release.records import LETTERS
 
 from .letters import best_letters, letter_log_probs, letter_token_ids
 from .model_inputs import build_model_inputs, to_rgb, uses_chat_template
+from .placement import dtype_argument, model_placement
 from .sharding import ProcessLayout, merge_shards, process_layout
 
 if TYPE_CHECKING:  # torch and transformers are imported where they are used
@@ -329,8 +330,6 @@ def load_vlm(
         device (*optional*): defaults to this process's device under accelerate (its own GPU), else CUDA or CPU.
         dtype (`torch.dtype`, *optional*): defaults to bf16 on a GPU that supports it, else fp16 on GPU, fp32 on CPU.
     """
-    import torch
-    from accelerate import PartialState
     from transformers import (
         AutoConfig,
         AutoModelForImageTextToText,
@@ -339,19 +338,14 @@ def load_vlm(
         Blip2Processor,
     )
 
-    device = torch.device(device) if device is not None else PartialState().device
-    if dtype is None:
-        if device.type == "cuda":
-            dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        else:
-            dtype = torch.float32
+    device, dtype = model_placement(device, dtype)
     config = AutoConfig.from_pretrained(name_or_path)
     if config.model_type == "blip-2":
-        model = Blip2ForConditionalGeneration.from_pretrained(name_or_path, dtype=dtype)
+        model = Blip2ForConditionalGeneration.from_pretrained(name_or_path, **dtype_argument(dtype))
         processor = Blip2Processor.from_pretrained(name_or_path)
         if processor.num_query_tokens is None:  # processors saved before the image tokens were in the text
             processor.num_query_tokens = config.num_query_tokens
     else:
-        model = AutoModelForImageTextToText.from_pretrained(name_or_path, dtype=dtype)
+        model = AutoModelForImageTextToText.from_pretrained(name_or_path, **dtype_argument(dtype))
         processor = AutoProcessor.from_pretrained(name_or_path)
     return model.to(device).eval(), processor
