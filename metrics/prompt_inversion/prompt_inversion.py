@@ -97,6 +97,5 @@ class PromptInversion(CheckedInputs, evaluate.Metric):
     ) -> dict:
         embed = None
         if similarity_model is not None:
-            default = isinstance(similarity_model, str) and similarity_model == "default"
-            embed = make_sentence_embedder(None if default else similarity_model, batch_size=batch_size, device=device)
+            embed = make_sentence_embedder(similarity_model, batch_size=batch_size, device=device)
         return score_captions(predictions, references, tokenizer=tokenizer, meteor=meteor, embed=embed).corpus

