@@ -96,8 +96,3 @@ def similarity_per_sample(
     """
     texts = distinct_texts(predictions, references)
     return cosines_per_sample(embed(texts.texts), texts)
-
-
-def corpus_similarity(predictions: Sequence[str], references: Sequence[Sequence[str]], embed: Embedder) -> float:
-    """The mean over samples of `similarity_per_sample`."""
-    return float(np.mean(similarity_per_sample(predictions, references, embed)))
