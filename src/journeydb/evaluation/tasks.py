@@ -40,6 +40,7 @@ from .score import (
     score_text_task,
     score_vqa_task,
 )
+from .annotation_rows import annotation_rows
 from .references import (
     Collector,
     TaskReferences,
@@ -171,23 +172,13 @@ def reference_rows(
     test_annotations: Optional[str] = None,
     with_images: bool = False,
 ):
-    """The `datasets.Dataset` holding a task's ground truth (`test-clean` on the test split)."""
+    """The `datasets.Dataset` holding a task's ground truth (`test-clean` on the test split), images included when
+    asked; this prepares the config's splits. Scoring needs no image: `load_references` reads annotations only."""
     from journeydb.builder.builder import load
 
-    spec = get_task(task)
-    if split == "test":
-        if not spec.has_test_truth:
-            raise ValueError(f"{spec.name}: no test ground truth (test-clean does not carry it)")
-        if not test_annotations:
-            raise ValueError(
-                "the release withholds the test ground truth; pass test_annotations=<JSONL with the test answers> "
-                "(--test-annotations), or score the validation split"
-            )
-        dataset = load(
-            "test-clean", data_dir=data_dir, split="test", cache_dir=cache_dir, test_annotations=test_annotations
-        )
-    else:
-        dataset = load(spec.config, data_dir=data_dir, split=split, cache_dir=cache_dir)
+    config = _truth_config(get_task(task), split, test_annotations)
+    extra = {"test_annotations": test_annotations} if config == "test-clean" else {}
+    dataset = load(config, data_dir=data_dir, split=split, cache_dir=cache_dir, **extra)
     return dataset if with_images else dataset.remove_columns("image")
 
 
@@ -211,9 +202,29 @@ def load_references(
     cache_dir: Optional[str] = None,
     test_annotations: Optional[str] = None,
 ) -> TaskReferences:
-    """The ground truth of `task` on `split` of the release in `data_dir` (see the module docstring)."""
-    rows = reference_rows(task, data_dir, split, cache_dir=cache_dir, test_annotations=test_annotations)
+    """The ground truth of `task` on `split` of the release in `data_dir` (see the module docstring).
+
+    Read from that split's annotation file alone (`annotation_rows`): no image is opened and nothing is prepared,
+    so scoring validation never touches train. `cache_dir` is accepted for the callers' symmetry with `load`.
+    """
+    spec = get_task(task)
+    config = _truth_config(spec, split, test_annotations)
+    rows = annotation_rows(data_dir, split, config, test_annotations=test_annotations)
     return references_from_rows(task, rows, split)
+
+
+def _truth_config(spec: Task, split: str, test_annotations: Optional[str]) -> str:
+    """The config holding `spec`'s ground truth on `split` (`test-clean` on test, which needs the withheld truth)."""
+    if split != "test":
+        return spec.config
+    if not spec.has_test_truth:
+        raise ValueError(f"{spec.name}: no test ground truth (test-clean does not carry it)")
+    if not test_annotations:
+        raise ValueError(
+            "the release withholds the test ground truth; pass test_annotations=<JSONL with the test answers> "
+            "(--test-annotations), or score the validation split"
+        )
+    return "test-clean"
 
 
 def score_task(

@@ -1,0 +1,88 @@
+"""References come from the scored split's annotation file alone: no image shard, no other split, no Arrow copy."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+
+from journeydb.cli.main import main
+from journeydb.evaluation.tasks import TASK_NAMES, get_task, load_references, reference_rows, references_from_rows
+from journeydb.release.records import ReleaseFormatError
+
+
+@pytest.fixture(scope="module")
+def imageless_release(mini_release: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The mini-release without train images, and with validation shards that break whoever opens them."""
+    root = tmp_path_factory.mktemp("imageless") / "release"
+    shutil.copytree(mini_release, root)
+    train_shards = list((root / "data/train/imgs").glob("*.tgz"))
+    assert train_shards
+    for shard in train_shards:
+        shard.unlink()
+    # the train annotations go too: a split other than the scored one is never read
+    (root / "data/train/train_anno_realease_repath.jsonl.tgz").unlink()
+    for shard in (root / "data/valid/imgs").glob("*.tgz"):
+        shard.write_bytes(b"not a tar archive")  # listed, never opened
+    return root
+
+
+def _fields(refs) -> dict:
+    fields = asdict(refs)
+    fields.pop("skipped")
+    return fields
+
+
+@pytest.mark.parametrize("task", TASK_NAMES)
+def test_references_from_annotations_equal_the_builders(task, mini_release, imageless_release, tmp_path):
+    rows = reference_rows(task, str(mini_release), "validation", str(tmp_path))
+    from_builder = references_from_rows(task, rows, "validation")
+    from_annotations = load_references(task, str(imageless_release), "validation")
+    assert len(from_annotations) > 0
+    assert _fields(from_annotations) == _fields(from_builder)
+
+
+@pytest.mark.parametrize("task", TASK_NAMES)
+def test_evaluate_on_validation_works_without_train_images(
+    task, mini_release, imageless_release, tmp_path, monkeypatch
+):
+    import datasets
+
+    def no_prepare(*args, **kwargs):
+        raise AssertionError("references must not prepare a dataset")
+
+    monkeypatch.setattr(datasets.DatasetBuilder, "download_and_prepare", no_prepare)
+    spec = get_task(task)
+    refs = load_references(task, str(mini_release), "validation")
+    rows = [{spec.key: key, "prediction": ["x"] if spec.ranked else "A"} for key in refs.ids]
+    predictions = tmp_path / "predictions.jsonl"
+    predictions.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "out"
+    args = ["evaluate", "--task", task, "--predictions", str(predictions), "--data-dir", str(imageless_release)]
+    assert main(args + ["--out", str(out), "--no-meteor", "--similarity-model", "none"]) == 0
+    entry = json.loads((out / "results.json").read_text())["tasks"][task]
+    assert entry["matching"]["missing"]["count"] == 0 and entry["matching"]["unknown"]["count"] == 0
+
+
+def test_test_split_references_need_only_the_test_questions_and_truth(mini_release, tmp_path):
+    root = tmp_path / "release"
+    shutil.copytree(mini_release, root, ignore=shutil.ignore_patterns("imgs", "imgs.tgz"))
+    truth = str(mini_release / "ground_truth" / "test_annotations.jsonl")
+    for task in ("vqa", "prompt_inversion"):
+        refs = load_references(task, str(root), "test", test_annotations=truth)
+        rows = reference_rows(task, str(mini_release), "test", str(tmp_path / "c"), test_annotations=truth)
+        assert len(refs) > 0 and _fields(refs) == _fields(references_from_rows(task, rows, "test"))
+
+
+def test_a_malformed_annotation_line_is_an_error_naming_file_and_line(mini_release, tmp_path):
+    root = tmp_path / "release"
+    shutil.copytree(mini_release, root, ignore=shutil.ignore_patterns("imgs"))
+    (root / "data/valid/imgs").mkdir()
+    (root / "data/valid/imgs/000.tgz").write_bytes(b"")
+    anno = root / "data/valid/valid_anno_repath.jsonl"
+    anno.write_text('{"img_path": "./000/a.jpg", "prompt": "p"}\n{not json\n', encoding="utf-8")
+    with pytest.raises(ReleaseFormatError, match=r"valid_anno_repath\.jsonl:2"):
+        load_references("prompt_inversion", str(root), "validation")
