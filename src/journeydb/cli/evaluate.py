@@ -24,6 +24,12 @@ def add_scoring_arguments(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--no-meteor", action="store_true", help="skip METEOR (it needs Java)")
     g.add_argument(
+        "--meteor-jobs",
+        type=int,
+        metavar="N",
+        help="JVMs METEOR is split over (default: the cores available, at most 4); the scores do not depend on it",
+    )
+    g.add_argument(
         "--tokenizer", choices=("python", "java"), default="python", help="PTB tokenizer (default %(default)s)"
     )
     g.add_argument("--k", type=int, nargs="+", default=list(DEFAULT_RECALL_K), help="k of style recall@k")
@@ -38,11 +44,14 @@ def add_scoring_arguments(p: argparse.ArgumentParser) -> None:
 
 def scoring_options(args: argparse.Namespace) -> ScoringOptions:
     similarity = None if args.similarity_model.lower() == "none" else args.similarity_model
+    if args.meteor_jobs is not None and args.meteor_jobs < 1:
+        raise ValueError(f"--meteor-jobs must be >= 1, got {args.meteor_jobs}")
     if any(k < 1 for k in args.k):
         raise ValueError(f"--k values must be >= 1, got {args.k}")
     return ScoringOptions(
         similarity_model=similarity,
         meteor=not args.no_meteor,
+        meteor_jobs=args.meteor_jobs,
         tokenizer=args.tokenizer,
         judge=args.qas_model,
         style_tree=args.style_tree,

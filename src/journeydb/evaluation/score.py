@@ -38,6 +38,8 @@ class ScoringOptions:
         similarity_model: the Sentence-BERT model of the `similarity` score (`"default"`: offline all-MiniLM-L6-v2;
             `None` skips it).
         meteor: compute METEOR 1.5 (needs Java; null with a logged reason where it is absent).
+        meteor_jobs: JVMs METEOR's SCORE lines are split over (None: the cores available, capped); the numbers do
+            not depend on it.
         tokenizer: `"python"` (PTB-compatible, no Java) or `"java"` (the toolkit's own PTBTokenizer).
         judge: the QAS judge; `None` uses the lexical baseline judge (`journeydb.models.baselines.lexical_judge`).
         style_tree: a style tree (path or mapping) for per-category recall.
@@ -47,6 +49,7 @@ class ScoringOptions:
 
     similarity_model: Any = "default"
     meteor: bool = True
+    meteor_jobs: Optional[int] = None
     tokenizer: str = "python"
     judge: Optional[Judge] = None
     style_tree: Any = None
@@ -125,6 +128,7 @@ def score_text_task(
         references.references,
         tokenizer=options.tokenizer,
         meteor=options.meteor,
+        meteor_jobs=options.meteor_jobs,
         embed=options.sentence_embedder(),
     )
     per_sample = {}

@@ -113,6 +113,7 @@ def score_captions(
     tokenizer: Literal["python", "java"] = "python",
     meteor: bool = True,
     embed: Optional[Embedder] = None,
+    meteor_jobs: Optional[int] = None,
 ) -> ScoredCorpus:
     """BLEU 1-4, METEOR, ROUGE-L, CIDEr-D and Similarity of a corpus of predictions, as pycocoevalcap scores them,
     with every sample's own scores from the same pass.
@@ -123,11 +124,13 @@ def score_captions(
         tokenizer (`str`, defaults to `"python"`): PTB tokenisation, `"python"` (pure-Python, no Java) or
             `"java"` (the toolkit's own PTBTokenizer jar). References and predictions are tokenised in two corpus
             runs, references first, as pycocoevalcap's `COCOEvalCap.evaluate` does.
-        meteor (`bool`, defaults to `True`): run METEOR 1.5 (one JVM); `meteor` is None, with a logged reason,
-            when False or when Java or the jar is missing.
+        meteor (`bool`, defaults to `True`): run METEOR 1.5; `meteor` is None, with a logged reason, when False
+            or when Java or the jar is missing.
         embed (*optional*): texts -> unit-length sentence embeddings (one row per text) for Similarity, e.g.
             `journeydb.models.sentence_model.make_sentence_embedder()`; called once with every distinct text.
             None skips Similarity (`similarity` is None).
+        meteor_jobs (*optional*): JVMs METEOR's lines are split over (default: the cores available, capped); the
+            scores are those of one JVM.
 
     Returns:
         `ScoredCorpus`: `corpus` has the keys `bleu_1`, `bleu_2`, `bleu_3`, `bleu_4`, `meteor`, `rouge_l`,
@@ -164,7 +167,7 @@ def score_captions(
     if meteor:
         reason = meteor_unavailable_reason()
         if reason is None:
-            meteor_result = corpus_meteor(tokenized_predictions, tokenized_references)
+            meteor_result = corpus_meteor(tokenized_predictions, tokenized_references, jobs=meteor_jobs)
             meteor_score = meteor_result.score
             per_sample["meteor"] = np.asarray(meteor_result.per_segment, dtype=np.float64)
         else:
