@@ -28,7 +28,7 @@ import yaml
 from datasets.builder import Key
 from datasets.utils.file_utils import xisdir, xopen
 
-from journeydb.release import annotation_index, layout, records
+from journeydb.release import annotation_index, fingerprint, layout, records
 from journeydb.release.citation import JOURNEYDB_CITATION
 from journeydb.release.records import OnBadRecords, ReadStats, Record, ReleaseFormatError
 from journeydb.release.style_tree import categories_of, load_style_tree, phrase_categories
@@ -79,6 +79,18 @@ def _code_hash() -> str:
     return digest.hexdigest()[:16]
 
 
+def _prepared_hash(kwargs: dict[str, Any]) -> str:
+    """The prepared data's cache key: the code, plus the content of what the config reads (annotation bytes, image
+    shards' size+mtime+gzip trailer, side files), so a changed release is prepared again instead of served stale."""
+    name = kwargs.get("config_name") or JourneyDB.DEFAULT_CONFIG_NAME
+    data_dir = kwargs.get("data_dir")
+    if not data_dir or name not in config_declarations():
+        return _code_hash()
+    side = (kwargs.get("style_tree"), kwargs.get("test_annotations"))
+    release = fingerprint.release_key(str(data_dir), config_declarations()[name].splits, side)
+    return hashlib.sha256(f"{_code_hash()}\0{release}".encode()).hexdigest()[:16]
+
+
 @dataclass
 class JourneyDBConfig(datasets.BuilderConfig):
     """BuilderConfig for JourneyDB.
@@ -122,7 +134,8 @@ class JourneyDB(datasets.GeneratorBasedBuilder):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("dataset_name", "journeydb")
-        kwargs.setdefault("hash", _code_hash())
+        if "hash" not in kwargs:
+            kwargs["hash"] = _prepared_hash(kwargs)
         super().__init__(*args, **kwargs)
         # config kwargs are set on a copy of the declared config without re-running __post_init__: check here
         records.check_on_bad_records(self.config.on_bad_records)
@@ -153,9 +166,9 @@ class JourneyDB(datasets.GeneratorBasedBuilder):
             shards = []
             for name, path in zip(shard_names, shard_paths):
                 if xisdir(path):
-                    shards.append({"name": name, "files": dl_manager.iter_files(path), "root": path})
+                    shards.append({"name": name, "folder": path})
                 else:
-                    shards.append({"name": name, "archive": dl_manager.iter_archive(dl_manager.download(path))})
+                    shards.append({"name": name, "archive": dl_manager.download(path)})
             generators.append(
                 datasets.SplitGenerator(
                     name=split,
@@ -163,6 +176,7 @@ class JourneyDB(datasets.GeneratorBasedBuilder):
                         "split": split,
                         "annotation_path": dl_manager.download(annotation_path),
                         "annotation_name": annotation_path,
+                        "annotation_key": fingerprint.annotation_key(annotation_path),
                         "shards": shards,
                         "all_shard_names": tuple(shard_names),
                     },
@@ -175,6 +189,7 @@ class JourneyDB(datasets.GeneratorBasedBuilder):
         split: str,
         annotation_path: str,
         annotation_name: str,
+        annotation_key: str,
         shards: list[dict[str, Any]],
         all_shard_names: tuple[str, ...],
     ) -> Iterator[tuple[Key, dict[str, Any]]]:
@@ -184,7 +199,9 @@ class JourneyDB(datasets.GeneratorBasedBuilder):
         is_test = split == "test"
         stats = ReadStats()
         policy = self.config.on_bad_records
-        index = annotation_index.build_index(annotation_path, annotation_name, all_shard_names, is_test)
+        index = annotation_index.build_index(
+            annotation_path, annotation_name, all_shard_names, is_test, content_key=annotation_key
+        )
         if reports_orphans:
             _report_unrouted(index, annotation_name, is_test, policy, stats)
         test_truth = self._test_ground_truth(stats) if self.config.name == "test-clean" else None
@@ -201,7 +218,7 @@ class JourneyDB(datasets.GeneratorBasedBuilder):
                     continue
                 line_no, raw = line
                 where = f"{annotation_name}:{line_no}"
-                decoded = records.decode_line(raw, where)
+                decoded = records.decode_line(raw, where)  # routed lines decoded once already
                 record = records.parse_record(decoded, where, policy, stats, with_answers=not is_test)
                 if record is None:
                     continue
@@ -281,14 +298,12 @@ def _report_unrouted(
     a shard that is not there. Done by one worker only, so nothing is counted twice."""
     for line_no, raw in annotation_index.shard_lines(index, annotation_index.UNROUTED):
         where = f"{name}:{line_no}"
-        img_path = records.peek_img_path(raw)
-        if img_path is None:  # decode fully: a malformed line raises here, naming file and line
-            records.parse_record(records.decode_line(raw, where), where, policy, stats, with_answers=not is_test)
+        decoded = records.decode_or_skip(raw, where, policy, stats)  # a malformed line is reported as such
+        if decoded is None:
             continue
-        try:
-            relative = records.validate_img_path(img_path, where)
-        except records.BadRecord as err:
-            records.handle_bad(policy, stats, "bad img_path", where, str(err))
+        relative = records.img_path_of(decoded)
+        if relative is None:  # the policy applies to what is wrong with it (no object, bad img_path, ...)
+            records.parse_record(decoded, where, policy, stats, with_answers=not is_test)
             continue
         stats.skip("annotations whose image is in no shard", f"{where} ({relative})")
 
@@ -299,7 +314,8 @@ def _shard_annotations(
     """image_id -> (line number, raw line) for one shard; lines are decoded only when their image comes by."""
     pending: dict[str, tuple[int, str]] = {}
     for line_no, raw in annotation_index.shard_lines(index, shard):
-        image_id = records.image_id_of(records.peek_img_path(raw) or "")
+        # the same parse that routed the line, and that builds its row: a row's image is its own img_path's
+        image_id = records.image_id_of(records.img_path_of(records.decode_line(raw, f"{name}:{line_no}")) or "")
         if image_id in pending:
             where = f"{name}:{line_no}"
             records.handle_bad(policy, stats, "duplicate annotations", where, f"image {image_id} is annotated twice")
@@ -314,9 +330,8 @@ def _iter_shard_images(shard: dict[str, Any]) -> Iterator[tuple[str, Any]]:
         for member_name, data in layout.iter_archive_images(shard["name"], shard["archive"]):
             yield member_name, (lambda data=data: data)
     else:
-        for path in shard["files"]:
-            if records.is_image_member(path):
-                yield path, (lambda path=path: layout.read_file(path))
+        for path in layout.iter_folder_images(shard["name"], shard["folder"]):
+            yield path, (lambda path=path: layout.read_file(path))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -372,7 +387,7 @@ def load(
     if config not in config_declarations():
         raise ValueError(f"unknown JourneyDB config {config!r}; choose one of {sorted(config_declarations())}")
     builder = JourneyDB(config_name=config, data_dir=str(data_dir), cache_dir=cache_dir, **config_kwargs)
-    if streaming:
+    if streaming:  # nothing is prepared: the release is read as it is now
         return builder.as_streaming_dataset(split=split)
     try:
         builder.download_and_prepare(num_proc=num_proc)

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Optional
 
-from datasets.utils.file_utils import ArchiveIterable, xisdir, xwalk
+from datasets.utils.file_utils import xisdir
 
 from . import layout, records
 from .records import ReadStats
@@ -31,11 +31,8 @@ class SplitCounts:
 
 def _shard_image_names(path: str) -> list[str]:
     if xisdir(path):
-        return [name for _, _, files in xwalk(path) for name in files if records.is_image_member(name)]
-    names = []
-    for member_name, data in layout.iter_archive_images(path, ArchiveIterable.from_urlpath(path)):
-        names.append(member_name)
-    return names
+        return list(layout.iter_folder_images(path, path))
+    return [member_name for member_name, _ in layout.iter_archive_images(path, path)]
 
 
 def count_split(data_dir: str, split: str, on_bad_records: records.OnBadRecords = "skip") -> SplitCounts:

@@ -6,11 +6,14 @@ the user's token).
 
 from __future__ import annotations
 
+import gzip
+import os
+import stat
 import tarfile
 import zlib
 from typing import Iterator
 
-from datasets.utils.file_utils import ArchiveIterable, xisdir, xisfile, xjoin, xlistdir, xopen
+from datasets.utils.file_utils import ArchiveIterable, xisdir, xisfile, xjoin, xlistdir, xopen, xwalk
 
 from . import records
 from .records import ReleaseFormatError
@@ -78,14 +81,57 @@ def annotation_lines(path: str) -> Iterator[bytes]:
         raise ReleaseFormatError(f"{path}: expected one .jsonl member, found {members}")
 
 
-def iter_archive_images(name: str, members: Iterator[tuple[str, object]]) -> Iterator[tuple[str, bytes]]:
-    """(member name, bytes) of the image members of a tar stream; a truncated archive is an error naming it."""
+def iter_archive_images(name: str, path: str) -> Iterator[tuple[str, bytes]]:
+    """(member name, bytes) of the image members of the image shard archive `path`, read with integrity checks.
+
+    A damaged archive is not a bad record: under every policy it raises `ReleaseFormatError` naming the shard.
+    `tarfile` alone would not tell: its header loop ends quietly at a damaged header (the rest of the shard then
+    reads as missing images) and the gzip CRC and length are only checked once the stream is read to its end.
+    So the archive is read as a plain gzip stream to its very end, the tar stream must end in zero blocks, and a
+    link or other non-regular member is refused (it could make a row's image bytes another file's).
+    """
     try:
-        for member_name, f in members:
-            if records.is_image_member(member_name):
-                yield member_name, f.read()  # type: ignore[attr-defined]
+        with xopen(path, "rb") as raw, gzip.GzipFile(fileobj=raw, mode="rb") as gz:
+            tar = tarfile.open(fileobj=gz, mode="r:")
+            for member in tar:
+                if not (member.isreg() or member.isdir()):
+                    raise ReleaseFormatError(
+                        f"image shard {name}: member {member.name!r} is a link or special file, refused"
+                    )
+                if member.isreg() and records.is_image_member(member.name):
+                    f = tar.extractfile(member)
+                    yield member.name, f.read() if f is not None else b""
+            gz.seek(tar.offset)
+            while chunk := gz.read(1 << 20):  # to the end: gzip checks CRC32 and length there
+                if chunk.count(0) != len(chunk):
+                    raise ReleaseFormatError(
+                        f"image shard {name}: damaged tar header at byte {tar.offset} ends the archive early"
+                    )
+    except ReleaseFormatError:
+        raise
     except (EOFError, OSError, tarfile.TarError, zlib.error) as err:
-        raise ReleaseFormatError(f"image shard {name}: truncated or unreadable archive ({err})") from None
+        raise ReleaseFormatError(f"image shard {name}: truncated or damaged archive ({err})") from None
+
+
+def iter_folder_images(name: str, root: str) -> Iterator[str]:
+    """Paths of the image files of an extracted shard folder, in a stable order; links and special files are
+    refused (a symlink would make a row's image bytes a file outside the release)."""
+    if not os.path.exists(root):  # remote (hf://): the hub stores no links
+        for path in sorted(f for _, _, files in xwalk(root) for f in files):
+            if records.is_image_member(path):
+                yield path
+        return
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        for entry in sorted(dirs + files):
+            path = os.path.join(folder, entry)
+            mode = os.lstat(path).st_mode
+            if stat.S_ISLNK(mode) or not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                raise ReleaseFormatError(f"image shard {name}: {path} is a link or special file, refused")
+            if stat.S_ISREG(mode) and os.stat(path).st_nlink > 1:
+                raise ReleaseFormatError(f"image shard {name}: {path} is a hard link, refused")
+            if stat.S_ISREG(mode) and records.is_image_member(entry):
+                yield path
 
 
 def read_file(path: str) -> bytes:

@@ -352,22 +352,47 @@ def iter_jsonl_lines(lines: Iterable[bytes | str], source: str) -> Iterator[tupl
 
 
 def decode_line(line: str, where: str) -> Any:
-    """One JSONL line decoded; a line that is not JSON is an error naming `where` (file:line)."""
+    """One JSONL line decoded; a line that is not JSON, or that gives a key twice where it could name a second
+    image, is an error naming `where` (file:line). A UTF-8 byte-order mark before the line is ignored."""
+    if line.startswith("\ufeff"):
+        line = line[1:]
     try:
+        if line.count('"img_path"') != 1 or "\\u00" in line:  # a repeated or escaped key: check for repeats
+            return json.loads(line, object_pairs_hook=_unique_keys)
         return json.loads(line)
     except json.JSONDecodeError as err:
         raise ReleaseFormatError(f"{where}: malformed JSON line ({err.msg} at column {err.colno})") from None
+    except _RepeatedKey as err:
+        raise ReleaseFormatError(f"{where}: malformed JSON line (key {err} given twice)") from None
 
 
-_IMG_PATH_IN_LINE = re.compile(r'"img_path"\s*:\s*"((?:[^"\\]|\\.)*)"')
+def decode_or_skip(line: str, where: str, policy: OnBadRecords, stats: ReadStats) -> Optional[Any]:
+    """`decode_line` under the bad-record policy: a malformed line is raised, or counted and skipped."""
+    try:
+        return decode_line(line, where)
+    except ReleaseFormatError as err:
+        handle_bad(policy, stats, "malformed JSON lines", where, str(err).removeprefix(f"{where}: "))
+        return None
 
 
-def peek_img_path(line: str) -> Optional[str]:
-    """`img_path` of a raw JSONL line without decoding the whole line (used to route lines to shards cheaply)."""
-    m = _IMG_PATH_IN_LINE.search(line)
-    if not m:
+class _RepeatedKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        raise _RepeatedKey(next(repr(k) for k, _ in pairs if k in seen or seen.add(k)))  # type: ignore[func-returns-value]
+    return result
+
+
+def img_path_of(decoded: Any) -> Optional[str]:
+    """The relative image path a decoded annotation line names (validated, normalised), or None: the one parse
+    that both routes a line to its shard and builds its row, so a row never pairs another line's image."""
+    if not isinstance(decoded, dict):
         return None
     try:
-        return json.loads(f'"{m.group(1)}"')
-    except json.JSONDecodeError:
+        return validate_img_path(decoded.get("img_path"), "")
+    except BadRecord:
         return None

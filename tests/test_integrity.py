@@ -1,0 +1,216 @@
+"""Issue 15: a number is never silently wrong. Each test corrupts a private copy of the mini-release."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import logging
+import os
+import shutil
+import tarfile
+from pathlib import Path
+
+import pytest
+
+import journeydb
+from journeydb.release import records
+from journeydb.release.records import ReleaseFormatError
+
+VALID = "valid"
+ANNOTATION = records.ANNOTATION_FILES[VALID]
+
+
+@pytest.fixture
+def release(mini_release: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(mini_release, tmp_path / "release"))
+
+
+def _annotation_archive(root: Path) -> Path:
+    return root / "data" / VALID / f"{ANNOTATION}.tgz"
+
+
+def read_lines(root: Path) -> list[str]:
+    with tarfile.open(_annotation_archive(root)) as tar:
+        (member,) = tar.getmembers()
+        return tar.extractfile(member).read().decode().splitlines()
+
+
+def write_lines(root: Path, lines: list[str], keep_stat: bool = False) -> None:
+    """Rewrite the annotation archive; `keep_stat` restores its modification time (a same-size edit then looks
+    untouched to a size+mtime key)."""
+    path = _annotation_archive(root)
+    before = path.stat()
+    data = "".join(line + "\n" for line in lines).encode()
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as gz, tarfile.open(fileobj=gz, mode="w") as tar:
+        info = tarfile.TarInfo(ANNOTATION)
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    path.write_bytes(buffer.getvalue())
+    if keep_stat:
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+def first_answered(lines: list[str]) -> tuple[int, dict]:
+    for index, line in enumerate(lines):
+        raw = json.loads(line)
+        items = raw["Task3"]["Style Relevant Questions and Answers"]
+        if items and items[0]["Answer"] in ("A", "B", "C", "D"):
+            return index, raw
+    raise AssertionError("no record with a letter answer")
+
+
+def vqa(root: Path, cache: Path, **kwargs):
+    return journeydb.load("vqa", data_dir=str(root), split="validation", cache_dir=str(cache), **kwargs)
+
+
+def answers(ds) -> dict[str, str]:
+    return {q["question_id"]: q["answer"] for row in ds for q in row["questions"]}
+
+
+# ------------------------------------------------------------------------------------------------------------
+# 1. freshness: the prepared cache and the annotation index follow the release's content
+
+
+def test_prepared_cache_follows_a_same_size_annotation_edit(release, tmp_path):
+    lines = read_lines(release)
+    before = answers(vqa(release, tmp_path / "hf"))
+    index, raw = first_answered(lines)
+    item = raw["Task3"]["Style Relevant Questions and Answers"][0]
+    item["Answer"] = {"A": "B", "B": "A", "C": "D", "D": "C"}[item["Answer"]]  # same size, another letter
+    lines[index] = json.dumps(raw, ensure_ascii=False)
+    write_lines(release, lines, keep_stat=True)
+    qid = f"{records.image_id_of(raw['img_path'])}-style-0"
+    after = answers(vqa(release, tmp_path / "hf"))  # same cache folder: must not serve the old rows
+    assert after[qid] == item["Answer"] != before[qid]
+    streamed = answers(vqa(release, tmp_path / "hf", streaming=True))
+    assert streamed == after
+
+
+# ------------------------------------------------------------------------------------------------------------
+# 3. archive integrity
+
+
+def _corrupt_middle(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 64] = bytes((b ^ 0x5A) for b in data[middle : middle + 64])
+    path.write_bytes(bytes(data))
+
+
+def _rewrite_gzip_trailer_crc(path: Path) -> None:
+    """Flip the stored CRC32: every member still decompresses, only the check can tell."""
+    data = bytearray(path.read_bytes())
+    data[-8] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage", [_corrupt_middle, _rewrite_gzip_trailer_crc])
+@pytest.mark.parametrize("policy", ["warn", "skip"])  # (the mini-release's dirt raises first under "error")
+def test_a_damaged_image_shard_is_an_error_naming_it(release, tmp_path, damage, policy):
+    shard = release / "data" / VALID / "imgs" / "001.tgz"
+    damage(shard)
+    with pytest.raises(ReleaseFormatError, match="001"):
+        vqa(release, tmp_path / "hf", on_bad_records=policy)
+
+
+def test_a_tar_header_that_ends_the_stream_early_is_an_error(release, tmp_path):
+    shard = release / "data" / VALID / "imgs" / "001.tgz"
+    tar_bytes = bytearray(gzip.decompress(shard.read_bytes()))
+    with tarfile.open(fileobj=io.BytesIO(bytes(tar_bytes))) as tar:
+        third = tar.getmembers()[3]
+    tar_bytes[third.offset : third.offset + 100] = b"\x01" * 100  # a damaged header mid-stream
+    shard.write_bytes(gzip.compress(bytes(tar_bytes), mtime=0))
+    with pytest.raises(ReleaseFormatError, match="001"):
+        vqa(release, tmp_path / "hf", on_bad_records="skip")
+
+
+# ------------------------------------------------------------------------------------------------------------
+# 4. pairing: a row's image is the one its own parsed img_path names
+
+
+def test_a_nested_img_path_does_not_pair_another_image(release, tmp_path):
+    lines = read_lines(release)
+    a, b = json.loads(lines[10]), json.loads(lines[11])
+    # a key inside Task1 that names another image comes first on the line: the record's own img_path is a's
+    line = json.dumps({"Task1": {"img_path": b["img_path"]}, **{k: v for k, v in a.items() if k != "Task1"}})
+    lines[10] = line.replace('"Task1": {', '"Task1": {"Style": ' + json.dumps(a["Task1"].get("Style", [])) + ", ", 1)
+    write_lines(release, lines)
+    ds = journeydb.load("caption", data_dir=str(release), split="validation", cache_dir=str(tmp_path / "hf"))
+    images = {row["image_id"]: row["image"] for row in ds.cast_column("image", journeydb_image_bytes())}
+    a_id, b_id = records.image_id_of(a["img_path"]), records.image_id_of(b["img_path"])
+    assert images[a_id]["path"].startswith(a_id)
+    assert images[b_id]["path"].startswith(b_id)
+
+
+def journeydb_image_bytes():
+    import datasets
+
+    return datasets.Image(decode=False)
+
+
+def test_escaped_key_and_backslash_path_join(release, tmp_path):
+    lines = read_lines(release)
+    ids = []
+    for index, how in ((12, "escaped"), (13, "backslash")):
+        raw = json.loads(lines[index])
+        ids.append(records.image_id_of(raw["img_path"]))
+        if how == "backslash":
+            raw["img_path"] = raw["img_path"].replace("/", "\\")
+            lines[index] = json.dumps(raw)
+        else:
+            lines[index] = json.dumps(raw).replace('"img_path"', '"img\\u005fpath"')
+    write_lines(release, lines)
+    ds = journeydb.load("style", data_dir=str(release), split="validation", cache_dir=str(tmp_path / "hf"))
+    assert set(ids) <= set(ds["image_id"])
+
+
+def test_a_duplicate_img_path_key_is_a_bad_record(release, tmp_path, caplog):
+    lines = read_lines(release)
+    mine, other = json.loads(lines[14])["img_path"], json.loads(lines[15])["img_path"]
+    lines[14] = lines[14][:-1] + ", " + json.dumps("img_path") + ": " + json.dumps(other) + "}"
+    write_lines(release, lines)
+    with caplog.at_level(logging.WARNING):
+        ds = vqa(release, tmp_path / "hf", on_bad_records="warn")
+    assert records.image_id_of(mine) not in ds["image_id"]
+    assert records.image_id_of(other) in ds["image_id"]  # its own line 16 still pairs it
+    assert ds["image_id"].count(records.image_id_of(other)) == 1
+    assert any(f"{ANNOTATION}.tgz:15: " in m and "'img_path' given twice" in m for m in caplog.messages)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# 7. links and non-regular files are refused
+
+
+def _extract(shard: Path) -> Path:
+    with tarfile.open(shard) as tar:
+        tar.extractall(shard.parent, filter="data")
+    shard.unlink()
+    return shard.parent / shard.name[:-4]
+
+
+def test_a_symlink_in_an_extracted_shard_is_refused(release, tmp_path):
+    folder = _extract(release / "data" / VALID / "imgs" / "000.tgz")
+    victim = next(folder.glob("*.jpg"))
+    victim.unlink()
+    victim.symlink_to("/etc/passwd")
+    with pytest.raises(ReleaseFormatError, match="link"):
+        vqa(release, tmp_path / "hf", on_bad_records="skip")
+
+
+def test_a_link_member_in_an_archive_is_refused(release, tmp_path):
+    shard = release / "data" / VALID / "imgs" / "000.tgz"
+    with tarfile.open(shard) as tar:
+        members = [(m, tar.extractfile(m).read() if m.isfile() else None) for m in tar.getmembers()]
+    victim = next(m.name for m, _ in members if m.name.endswith(".jpg"))
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for member, data in members:
+            if member.name == victim:  # the image member becomes a link to a file outside the release
+                member = tarfile.TarInfo(victim)
+                member.type, member.linkname, data = tarfile.SYMTYPE, "/etc/passwd", None
+            tar.addfile(member, io.BytesIO(data) if data is not None else None)
+    shard.write_bytes(buffer.getvalue())
+    with pytest.raises(ReleaseFormatError, match="link"):
+        vqa(release, tmp_path / "hf", on_bad_records="skip")
