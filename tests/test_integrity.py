@@ -214,3 +214,58 @@ def test_a_link_member_in_an_archive_is_refused(release, tmp_path):
     shard.write_bytes(buffer.getvalue())
     with pytest.raises(ReleaseFormatError, match="link"):
         vqa(release, tmp_path / "hf", on_bad_records="skip")
+
+
+# ------------------------------------------------------------------------------------------------------------
+# 2. export resume follows content, and never deletes what it did not write
+
+
+def _exported_answers(out: Path) -> dict[str, str]:
+    import pyarrow.parquet as pq
+
+    found = {}
+    for path in sorted((out / "vqa" / "validation").glob("*.parquet")):
+        for row in pq.read_table(path, columns=["questions"]).to_pylist():
+            found.update({q["question_id"]: q["answer"] for q in row["questions"]})
+    return found
+
+
+def test_export_resume_redoes_a_same_size_annotation_edit(release, tmp_path):
+    out = tmp_path / "export"
+    journeydb.export_parquet(release, out, configs=["vqa"])
+    lines = read_lines(release)
+    index, raw = first_answered(lines)
+    item = raw["Task3"]["Style Relevant Questions and Answers"][0]
+    item["Answer"] = {"A": "B", "B": "A", "C": "D", "D": "C"}[item["Answer"]]
+    lines[index] = json.dumps(raw, ensure_ascii=False)
+    write_lines(release, lines, keep_stat=True)
+    summary = journeydb.export_parquet(release, out, configs=["vqa"])
+    assert summary.units_reused == summary.units - 2  # the validation split's two shards are redone
+    qid = f"{records.image_id_of(raw['img_path'])}-style-0"
+    assert _exported_answers(out)[qid] == item["Answer"]
+
+
+def test_export_resume_redoes_a_change_inside_an_extracted_folder(release, tmp_path):
+    import pyarrow.parquet as pq
+
+    folder = _extract(release / "data" / VALID / "imgs" / "000.tgz")
+    out = tmp_path / "export"
+    journeydb.export_parquet(release, out, configs=["caption"])
+    image = sorted(folder.glob("*.jpg"))[0]
+    replacement = sorted(folder.glob("*.jpg"))[1].read_bytes()
+    image.write_bytes(replacement)
+    summary = journeydb.export_parquet(release, out, configs=["caption"])
+    assert summary.units_reused == summary.units - 1
+    rows = pq.read_table(out / "caption" / "validation" / "000-0000.parquet").to_pylist()
+    by_id = {row["image_id"]: row["image"]["bytes"] for row in rows}
+    assert by_id.get(image.stem) in (None, replacement)  # rewritten (the row may have no caption)
+
+
+def test_export_refuses_foreign_files_and_deletes_none(release, tmp_path):
+    out = tmp_path / "export"
+    journeydb.export_parquet(release, out, configs=["caption"])
+    foreign = out / "caption" / "validation" / "extra-0000.parquet"
+    foreign.write_bytes(b"somebody else's")
+    with pytest.raises(FileExistsError, match="extra-0000.parquet"):
+        journeydb.export_parquet(release, out, configs=["caption"])
+    assert foreign.read_bytes() == b"somebody else's"
