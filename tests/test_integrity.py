@@ -269,3 +269,46 @@ def test_export_refuses_foreign_files_and_deletes_none(release, tmp_path):
     with pytest.raises(FileExistsError, match="extra-0000.parquet"):
         journeydb.export_parquet(release, out, configs=["caption"])
     assert foreign.read_bytes() == b"somebody else's"
+
+
+# ------------------------------------------------------------------------------------------------------------
+# 5. losses are errors or WARNING counts, never quiet
+
+
+def test_an_empty_annotation_file_is_an_error(release, tmp_path):
+    write_lines(release, [])
+    with pytest.raises(ReleaseFormatError, match="no annotation lines"):
+        vqa(release, tmp_path / "hf", on_bad_records="skip")
+
+
+def test_a_partial_extracted_annotation_file_beside_its_archive_is_an_error(release, tmp_path):
+    lines = read_lines(release)
+    extracted = release / "data" / VALID / ANNOTATION
+    extracted.write_text("".join(line + "\n" for line in lines[: len(lines) // 2]), encoding="utf-8")
+    with pytest.raises(ReleaseFormatError, match=rf"{ANNOTATION}.*{ANNOTATION}\.tgz"):
+        vqa(release, tmp_path / "hf", on_bad_records="skip")
+    extracted.write_text("".join(line + "\n" for line in lines), encoding="utf-8")  # the full one is fine
+    assert len(vqa(release, tmp_path / "hf2")) == len(lines)
+
+
+def test_a_partial_extracted_shard_beside_its_archive_is_an_error(release, tmp_path):
+    archive = release / "data" / VALID / "imgs" / "000.tgz"
+    kept = tmp_path / "000.tgz"
+    shutil.copy(archive, kept)
+    folder = _extract(archive)
+    shutil.copy(kept, archive)
+    expected = len(vqa(release, tmp_path / "hf"))  # complete folder beside its archive: fine
+    next(folder.glob("*.jpg")).unlink()
+    with pytest.raises(ReleaseFormatError, match=r"000.*000\.tgz"):
+        vqa(release, tmp_path / "hf2", on_bad_records="skip")
+    assert expected == 16
+
+
+def test_a_malformed_last_line_is_reported_as_malformed(release, tmp_path, caplog):
+    lines = read_lines(release)
+    lines[-1] = lines[-1][:-30]  # a truncated last line
+    write_lines(release, lines)
+    with caplog.at_level(logging.WARNING):
+        vqa(release, tmp_path / "hf", on_bad_records="warn")
+    assert any(f"{ANNOTATION}.tgz:{len(lines)}: malformed JSON" in m for m in caplog.messages)
+    assert not any("whose image is in no shard" in m for m in caplog.messages)

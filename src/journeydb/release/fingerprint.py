@@ -71,7 +71,7 @@ def optional_file_key(path: Optional[str]) -> Optional[str]:
 def release_key(data_dir: str, splits: tuple[str, ...], side_files: tuple[Optional[str], ...] = ()) -> str:
     """One key for what a config reads of a release: its splits' annotation files and image shards, and the side
     files of its options. A split that is not there keys as missing (reading it raises the proper error later)."""
-    from . import layout  # layout imports datasets' archive helpers; keep this module light for plain keys
+    from . import layout  # layout uses this module's keys
 
     digest = hashlib.sha256()
     for split in splits:

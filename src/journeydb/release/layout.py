@@ -7,15 +7,18 @@ the user's token).
 from __future__ import annotations
 
 import gzip
+import hashlib
+import json
 import os
 import stat
 import tarfile
 import zlib
 from typing import Iterator
 
-from datasets.utils.file_utils import ArchiveIterable, xisdir, xisfile, xjoin, xlistdir, xopen, xwalk
+from datasets.utils.file_utils import ArchiveIterable, xgetsize, xisdir, xisfile, xjoin, xlistdir, xopen, xwalk
 
-from . import records
+from . import fingerprint, records
+from .cache import cache_root
 from .records import ReleaseFormatError
 
 
@@ -35,10 +38,53 @@ def split_folder(data_dir: str, split: str) -> str:
 def annotation_path(folder: str, split: str) -> str:
     """The split's annotation file: the extracted `.jsonl` when present, else the released `.jsonl.tgz`."""
     name = records.ANNOTATION_FILES[records.SPLIT_DIRS[split]]
-    for candidate in (xjoin(folder, name), xjoin(folder, name + ".tgz")):
+    extracted, archive = xjoin(folder, name), xjoin(folder, name + ".tgz")
+    if xisfile(extracted) and xisfile(archive):
+        _check_same_annotations(extracted, archive)
+    for candidate in (extracted, archive):
         if xisfile(candidate):
             return candidate
     raise FileNotFoundError(f"no annotation file in {folder}: expected {name}.tgz (or the extracted {name})")
+
+
+def _check_same_annotations(extracted: str, archive: str) -> None:
+    """An extracted annotation file beside its archive must be the archive's member: a partial extraction would
+    silently read as fewer annotations. The member's size is in the archive's first tar header (cheap to read)."""
+    with xopen(archive, "rb") as raw, gzip.GzipFile(fileobj=raw, mode="rb") as gz:
+        try:
+            header = tarfile.TarInfo.frombuf(gz.read(tarfile.BLOCKSIZE), "utf-8", "surrogateescape")
+        except (EOFError, OSError, tarfile.TarError, zlib.error) as err:
+            raise ReleaseFormatError(f"{archive}: truncated or damaged archive ({err})") from None
+    size = xgetsize(extracted)
+    if header.size != size:
+        raise ReleaseFormatError(
+            f"conflicting annotation sources: {extracted} ({size} bytes) differs from the member of {archive} "
+            f"({header.size} bytes); remove one of them"
+        )
+
+
+def _check_same_shard(name: str, extracted: str, archive: str) -> None:
+    """An extracted shard folder beside its archive must hold the archive's images (names and sizes); the
+    archive's listing is read once and cached under its content key."""
+    if not os.path.exists(extracted):
+        return
+    key = fingerprint.shard_key(archive)
+    cached = cache_root() / "shard-listing" / (hashlib.sha256(key.encode()).hexdigest()[:24] + ".json")
+    if cached.exists():
+        in_archive = json.loads(cached.read_text(encoding="utf-8"))
+    else:
+        in_archive = {m: len(data) for m, data in iter_archive_images(name, archive)}
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        cached.write_text(json.dumps(in_archive), encoding="utf-8")
+    parent = os.path.dirname(extracted)
+    in_folder = {os.path.relpath(p, parent).replace(os.sep, "/"): os.path.getsize(p)
+                 for p in iter_folder_images(name, extracted)}
+    if in_folder != in_archive:
+        differing = sorted(set(in_folder.items()) ^ set(in_archive.items()))
+        raise ReleaseFormatError(
+            f"conflicting image sources for shard {name}: {extracted} and {archive} differ "
+            f"({len(differing)} image(s), e.g. {differing[0][0]}); remove one of them"
+        )
 
 
 def shard_paths(folder: str, split: str) -> tuple[list[str], list[str]]:
@@ -59,6 +105,10 @@ def shard_paths(folder: str, split: str) -> tuple[list[str], list[str]]:
                 found[entry] = path
     if not found:
         raise FileNotFoundError(f"no image shards in {imgs}: expected NNN.tgz archives (or extracted NNN/ folders)")
+    for name, path in found.items():
+        archive = xjoin(imgs, name + ".tgz")
+        if path != archive and xisfile(archive):
+            _check_same_shard(name, path, archive)
     names = sorted(found)
     return names, [found[n] for n in names]
 
