@@ -312,3 +312,57 @@ def test_a_malformed_last_line_is_reported_as_malformed(release, tmp_path, caplo
         vqa(release, tmp_path / "hf", on_bad_records="warn")
     assert any(f"{ANNOTATION}.tgz:{len(lines)}: malformed JSON" in m for m in caplog.messages)
     assert not any("whose image is in no shard" in m for m in caplog.messages)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# 6. no crashes, no buried messages
+
+
+def test_a_bare_cr_inside_a_json_line_reads(release, tmp_path):
+    lines = read_lines(release)
+    lines[2] = lines[2].replace(", ", ",\r ", 1)  # CR as JSON whitespace: valid
+    write_lines(release, lines)
+    ds = vqa(release, tmp_path / "hf")
+    assert records.image_id_of(json.loads(lines[2])["img_path"]) in ds["image_id"]
+
+
+def test_num_proc_2_reraises_the_workers_file_line_error(release, tmp_path):
+    with pytest.raises(ReleaseFormatError, match=r"\.jsonl\.tgz:\d+"):
+        vqa(release, tmp_path / "hf", on_bad_records="error", num_proc=2)
+
+
+def _replace_member(shard: Path, pick: int, data: bytes) -> str:
+    with tarfile.open(shard) as tar:
+        members = [(m, tar.extractfile(m).read() if m.isfile() else None) for m in tar.getmembers()]
+    images = [m.name for m, _ in members if m.name.endswith(".jpg")]
+    victim = images[pick]
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for member, content in members:
+            if member.name == victim:
+                content, member.size = data, len(data)
+            tar.addfile(member, io.BytesIO(content) if content is not None else None)
+    shard.write_bytes(buffer.getvalue())
+    return records.image_id_of(victim)
+
+
+@pytest.mark.parametrize("data", [b"", b"<html>not an image</html>"])
+def test_an_undecodable_image_member_is_a_bad_record_at_prepare_time(release, tmp_path, data, caplog):
+    bad = _replace_member(release / "data" / VALID / "imgs" / "000.tgz", 0, data)  # before the dirt of line 5
+    with pytest.raises(ReleaseFormatError, match=rf"000.*{bad}.*not a JPEG, PNG or WebP"):
+        list(vqa(release, tmp_path / "hf", on_bad_records="error", streaming=True))
+    with caplog.at_level(logging.WARNING):
+        ds = vqa(release, tmp_path / "hf", on_bad_records="warn")
+    assert bad not in ds["image_id"]
+    ds.cast_column("image", journeydb_image_bytes())  # every row kept is readable
+    assert all(len(row["image"]["bytes"]) > 0 for row in ds.cast_column("image", journeydb_image_bytes()))
+    assert any("undecodable images" in m for m in caplog.messages)
+
+
+def test_a_non_utf8_prediction_file_names_file_and_line(tmp_path):
+    from journeydb.evaluation.predictions import read_predictions
+
+    path = tmp_path / "predictions.jsonl"
+    path.write_bytes(b'{"image_id": "a", "prediction": "x"}\n{"image_id": "b", "prediction": "caf\xe9"}\n')
+    with pytest.raises(ValueError, match=r"predictions\.jsonl:2: not UTF-8"):
+        read_predictions(path, "caption")

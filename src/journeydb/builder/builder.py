@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import posixpath
-from pathlib import Path
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -31,6 +30,7 @@ from datasets.utils.file_utils import xisdir, xopen
 from journeydb.release import annotation_index, fingerprint, layout, records
 from journeydb.release.citation import JOURNEYDB_CITATION
 from journeydb.release.records import OnBadRecords, ReadStats, Record, ReleaseFormatError
+from journeydb.builder import shards as shard_reading
 from journeydb.release.style_tree import categories_of, load_style_tree, phrase_categories
 
 logger = logging.getLogger(__name__)
@@ -150,6 +150,16 @@ class JourneyDB(datasets.GeneratorBasedBuilder):
             citation=JOURNEYDB_CITATION,
         )
 
+    def _prepare_split_single(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        # datasets wraps a generator error in DatasetGenerationError; with num_proc > 1 its cause is lost on the way
+        # back from the worker (a RemoteTraceback). Raise ours, which name file and line, from the worker itself.
+        try:
+            yield from super()._prepare_split_single(*args, **kwargs)
+        except datasets.exceptions.DatasetGenerationError as err:
+            if isinstance(err.__cause__, (ReleaseFormatError, FileNotFoundError)):
+                raise err.__cause__ from None
+            raise
+
     # ----------------------------------------------------------------------------------------------------------
     def _split_generators(self, dl_manager: datasets.DownloadManager) -> list[datasets.SplitGenerator]:
         if not self.config.data_dir:
@@ -203,14 +213,14 @@ class JourneyDB(datasets.GeneratorBasedBuilder):
             annotation_path, annotation_name, all_shard_names, is_test, content_key=annotation_key
         )
         if reports_orphans:
-            _report_unrouted(index, annotation_name, is_test, policy, stats)
+            shard_reading.report_unrouted(index, annotation_name, is_test, policy, stats)
         test_truth = self._test_ground_truth(stats) if self.config.name == "test-clean" else None
         tree_index = phrase_categories(load_style_tree(self.config.style_tree)) if self.config.style_tree else None
 
         for shard_index, shard in enumerate(shards):
-            pending = _shard_annotations(index, shard["name"], annotation_name, policy, stats)
+            pending = shard_reading.shard_annotations(index, shard["name"], annotation_name, policy, stats)
             row_index = 0
-            for member_name, read_bytes in _iter_shard_images(shard):
+            for member_name, read_bytes in shard_reading.iter_shard_images(shard):
                 image_id = records.image_id_of(member_name)
                 line = pending.pop(image_id, None)
                 if line is None:  # the release has more images than labelled ones (paper Table 2)
@@ -225,7 +235,13 @@ class JourneyDB(datasets.GeneratorBasedBuilder):
                 row = self._row(record, where, stats, tree_index, test_truth)
                 if row is None:
                     continue
-                row["image"] = {"path": posixpath.basename(member_name), "bytes": read_bytes()}
+                data = read_bytes()
+                problem = layout.image_problem(data)
+                if problem is not None:
+                    where_image = f"image shard {shard['name']}: {member_name} ({where})"
+                    records.handle_bad(policy, stats, "undecodable images", where_image, problem)
+                    continue
+                row["image"] = {"path": posixpath.basename(member_name), "bytes": data}
                 yield Key(shard_index, row_index), row
                 row_index += 1
             for image_id, (line_no, _) in pending.items():
@@ -289,49 +305,6 @@ class JourneyDB(datasets.GeneratorBasedBuilder):
                 if record is not None:
                     truth.setdefault(record.image_id, record)
         return truth
-
-
-def _report_unrouted(
-    index: Path, name: str, is_test: bool, policy: OnBadRecords, stats: ReadStats
-) -> None:
-    """Count (or raise for) the annotation lines that name no shard of the split: bad or missing `img_path`, or
-    a shard that is not there. Done by one worker only, so nothing is counted twice."""
-    for line_no, raw in annotation_index.shard_lines(index, annotation_index.UNROUTED):
-        where = f"{name}:{line_no}"
-        decoded = records.decode_or_skip(raw, where, policy, stats)  # a malformed line is reported as such
-        if decoded is None:
-            continue
-        relative = records.img_path_of(decoded)
-        if relative is None:  # the policy applies to what is wrong with it (no object, bad img_path, ...)
-            records.parse_record(decoded, where, policy, stats, with_answers=not is_test)
-            continue
-        stats.skip("annotations whose image is in no shard", f"{where} ({relative})")
-
-
-def _shard_annotations(
-    index: Path, shard: str, name: str, policy: OnBadRecords, stats: ReadStats
-) -> dict[str, tuple[int, str]]:
-    """image_id -> (line number, raw line) for one shard; lines are decoded only when their image comes by."""
-    pending: dict[str, tuple[int, str]] = {}
-    for line_no, raw in annotation_index.shard_lines(index, shard):
-        # the same parse that routed the line, and that builds its row: a row's image is its own img_path's
-        image_id = records.image_id_of(records.img_path_of(records.decode_line(raw, f"{name}:{line_no}")) or "")
-        if image_id in pending:
-            where = f"{name}:{line_no}"
-            records.handle_bad(policy, stats, "duplicate annotations", where, f"image {image_id} is annotated twice")
-            continue
-        pending[image_id] = (line_no, raw)
-    return pending
-
-
-def _iter_shard_images(shard: dict[str, Any]) -> Iterator[tuple[str, Any]]:
-    """(member name, zero-argument bytes reader) for each image of a shard; folders are read lazily."""
-    if "archive" in shard:
-        for member_name, data in layout.iter_archive_images(shard["name"], shard["archive"]):
-            yield member_name, (lambda data=data: data)
-    else:
-        for path in layout.iter_folder_images(shard["name"], shard["folder"]):
-            yield path, (lambda path=path: layout.read_file(path))
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -93,14 +93,18 @@ def read_predictions(path: str | os.PathLike, task: str) -> list[PredictionLine]
     path = os.fspath(path)
     lines = []
     try:
-        f = open(path, encoding="utf-8")
+        f = open(path, "rb")  # decoded per line, so an encoding error names its line
     except FileNotFoundError:
         raise FileNotFoundError(f"prediction file {path} does not exist") from None
     with f:
-        for line_no, text in enumerate(f, start=1):
+        for line_no, raw in enumerate(f, start=1):
+            where = f"{path}:{line_no}"
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise ValueError(f"{where}: not UTF-8 ({err})") from None
             if not text.strip():
                 continue
-            where = f"{path}:{line_no}"
             try:
                 obj = json.loads(text)
             except json.JSONDecodeError as err:
