@@ -231,14 +231,20 @@ def _exported_answers(out: Path) -> dict[str, str]:
 
 
 def test_export_resume_redoes_a_same_size_annotation_edit(release, tmp_path):
+    lines = read_lines(release)
+    extracted = release / "data" / VALID / ANNOTATION  # extracted, so that the edit keeps the size exactly
+    extracted.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    _annotation_archive(release).unlink()
     out = tmp_path / "export"
     journeydb.export_parquet(release, out, configs=["vqa"])
-    lines = read_lines(release)
     index, raw = first_answered(lines)
     item = raw["Task3"]["Style Relevant Questions and Answers"][0]
     item["Answer"] = {"A": "B", "B": "A", "C": "D", "D": "C"}[item["Answer"]]
     lines[index] = json.dumps(raw, ensure_ascii=False)
-    write_lines(release, lines, keep_stat=True)
+    before = extracted.stat()
+    extracted.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    os.utime(extracted, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert extracted.stat().st_size == before.st_size
     summary = journeydb.export_parquet(release, out, configs=["vqa"])
     assert summary.units_reused == summary.units - 2  # the validation split's two shards are redone
     qid = f"{records.image_id_of(raw['img_path'])}-style-0"
@@ -366,3 +372,79 @@ def test_a_non_utf8_prediction_file_names_file_and_line(tmp_path):
     path.write_bytes(b'{"image_id": "a", "prediction": "x"}\n{"image_id": "b", "prediction": "caf\xe9"}\n')
     with pytest.raises(ValueError, match=r"predictions\.jsonl:2: not UTF-8"):
         read_predictions(path, "caption")
+
+
+# ------------------------------------------------------------------------------------------------------------
+# 8. one policy: bad records follow it, conflicts are errors, style phrases are NFC
+
+
+def _stats_after(raw: dict, policy: str = "skip") -> tuple[object, records.ReadStats]:
+    stats = records.ReadStats()
+    return records.parse_record(raw, "anno.jsonl:1", policy, stats), stats
+
+
+def test_a_bom_or_malformed_line_follows_the_policy(release, tmp_path):
+    lines = read_lines(release)
+    lines[0] = "\ufeff" + lines[0]  # a byte-order mark is ignored
+    lines[3] = lines[3][:-5]  # malformed: skipped and counted under "skip"
+    write_lines(release, lines)
+    ds = vqa(release, tmp_path / "hf", on_bad_records="skip")
+    assert len(ds) == len(lines) - 1
+    assert records.image_id_of(json.loads(lines[0][1:])["img_path"]) in ds["image_id"]
+
+
+def test_wrong_types_and_contradicting_answers_are_bad_records():
+    base = {"img_path": "./000/a.jpg", "prompt": "p", "Task1": {"Style": ["x"]}, "Task2": {"Caption": "c"}}
+    record, stats = _stats_after(dict(base, Task2={"Caption": 123}))
+    assert record is None and stats.counts["malformed record"] == 1
+    record, stats = _stats_after(dict(base, Task1={"Style": "watercolor, pastel"}))
+    assert record is None and stats.counts["malformed record"] == 1
+    options = {"A": "pastel colors", "B": "oil painting", "C": "ink", "D": "pencil"}
+    task3 = {"Style Relevant Questions and Answers": [{"Question": "q", "Options": options, "Answer": "A. oil painting"}]}
+    record, stats = _stats_after(dict(base, Task3=task3))
+    assert record.questions == [] and stats.counts["malformed question"] == 1
+    task3["Style Relevant Questions and Answers"][0]["Answer"] = "B. Oil painting"  # agrees: fine
+    record, stats = _stats_after(dict(base, Task3=task3))
+    assert [q.answer for q in record.questions] == ["B"] and not stats.counts
+
+
+def test_conflicting_duplicate_test_ground_truth_is_an_error(mini_release, tmp_path):
+    truth = (mini_release / "ground_truth" / "test_annotations.jsonl").read_text().splitlines()
+    other = json.loads(truth[0])
+    other["prompt"] = other["prompt"] + " (another one)"
+    path = tmp_path / "truth.jsonl"
+    path.write_text("\n".join(truth + [json.dumps(other)]) + "\n")
+    with pytest.raises(ReleaseFormatError, match=rf"truth\.jsonl:{len(truth) + 1}: .*other ground truth"):
+        journeydb.load("test-clean", data_dir=str(mini_release), split="test", cache_dir=str(tmp_path / "hf"),
+                       test_annotations=str(path), on_bad_records="skip")
+
+
+def test_one_image_name_in_two_shards_is_an_error(release, tmp_path):
+    lines = read_lines(release)
+    raw = json.loads(lines[0])  # an image of shard 000
+    name = raw["img_path"].rsplit("/", 1)[1]
+    shard = release / "data" / VALID / "imgs" / "001.tgz"
+    with tarfile.open(shard) as tar:
+        members = [(m, tar.extractfile(m).read() if m.isfile() else None) for m in tar.getmembers()]
+    jpeg = next(data for m, data in members if m.name.endswith(".jpg") and data)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for member, data in members:
+            tar.addfile(member, io.BytesIO(data) if data is not None else None)
+        extra = tarfile.TarInfo(f"001/{name}")
+        extra.size = len(jpeg)
+        tar.addfile(extra, io.BytesIO(jpeg))
+    shard.write_bytes(buffer.getvalue())
+    write_lines(release, lines + [json.dumps(dict(raw, img_path=f"./001/{name}"))])
+    with pytest.raises(ReleaseFormatError, match=r"annotated in shard 001 .* shard 000"):
+        vqa(release, tmp_path / "hf", on_bad_records="skip")
+
+
+def test_style_phrases_are_nfc_in_the_builder_and_in_style_recall():
+    from journeydb.scoring.style import style_recall
+
+    nfc, nfd = "caf\u00e9 style", "cafe\u0301 style"
+    record, _ = _stats_after({"img_path": "./000/a.jpg", "Task1": {"Style": [nfd]}})
+    assert record.style == [nfc]
+    scores = style_recall([[nfd, "other"]], [[nfc]], k=1)
+    assert scores.corpus["recall@1"] == 1.0

@@ -301,9 +301,16 @@ class JourneyDB(datasets.GeneratorBasedBuilder):
         truth: dict[str, Record] = {}
         with xopen(path, "rb") as f:
             for line_no, raw in records.iter_jsonl_lines(f, path):
-                record = records.parse_record(raw, f"{path}:{line_no}", self.config.on_bad_records, stats)
-                if record is not None:
-                    truth.setdefault(record.image_id, record)
+                where = f"{path}:{line_no}"
+                record = records.parse_record(raw, where, self.config.on_bad_records, stats)
+                if record is None:
+                    continue
+                first = truth.setdefault(record.image_id, record)
+                if first is not record:  # which one is the truth? a conflict is an error under every policy
+                    if first != record:
+                        raise ReleaseFormatError(f"{where}: image {record.image_id} has other ground truth above")
+                    records.handle_bad(self.config.on_bad_records, stats, "duplicate annotations", where,
+                                       f"image {record.image_id} is annotated twice (identically)")
         return truth
 
 

@@ -37,6 +37,11 @@ def shard_annotations(
         image_id = records.image_id_of(records.img_path_of(records.decode_line(raw, f"{name}:{line_no}")) or "")
         if image_id in pending:
             where = f"{name}:{line_no}"
+            first_no, first = pending[image_id]
+            if records.decode_line(first, "") != records.decode_line(raw, where):  # an error under every policy
+                raise records.ReleaseFormatError(
+                    f"{where}: image {image_id} is annotated differently on line {first_no} (conflicting duplicate)"
+                )
             records.handle_bad(policy, stats, "duplicate annotations", where, f"image {image_id} is annotated twice")
             continue
         pending[image_id] = (line_no, raw)

@@ -2,6 +2,15 @@
 
 Paths go through datasets' `x*` file functions, so the same code lists a local folder and `hf://` (streaming with
 the user's token).
+
+Layout (the HF dataset repo `JourneyDB/JourneyDB`, i.e. the folder that contains `data/`):
+
+    data/train/train_anno_realease_repath.jsonl.tgz   ("realease" is the release's own typo)
+    data/train/imgs/000.tgz ...                       (members `000/<name>.jpg`)
+    data/valid/valid_anno_repath.jsonl.tgz
+    data/valid/imgs/NNN.tgz
+    data/test/test_questions.jsonl.tgz                (questions only: the ground truth is withheld)
+    data/test/imgs.tgz                                (top-level `imgs/`)
 """
 
 from __future__ import annotations

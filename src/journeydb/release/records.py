@@ -2,15 +2,7 @@
 
 This module knows nothing of `datasets`: it turns raw annotation lines into plain records and says, with file and
 line, what it could not read. The README's "The layout it reads" lists what is known of the real release.
-
-Layout (the HF dataset repo `JourneyDB/JourneyDB`, i.e. the folder that contains `data/`):
-
-    data/train/train_anno_realease_repath.jsonl.tgz   ("realease" is the release's own typo)
-    data/train/imgs/000.tgz ...                       (members `000/<name>.jpg`)
-    data/valid/valid_anno_repath.jsonl.tgz
-    data/valid/imgs/NNN.tgz
-    data/test/test_questions.jsonl.tgz                (questions only: the ground truth is withheld)
-    data/test/imgs.tgz                                (top-level `imgs/`)
+The release's layout is described in `layout`.
 """
 
 from __future__ import annotations
@@ -19,6 +11,7 @@ import json
 import logging
 import posixpath
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Literal, Optional
@@ -227,8 +220,11 @@ def normalize_answer(answer: Any, options: list[str]) -> str:
     """The answer letter from "C", "C.", "(C)", "C. text" or the text of one option (case and spacing ignored)."""
     if not isinstance(answer, str) or not answer.strip():
         raise BadRecord(f"answer {answer!r} is not text")
-    letter = letter_of(answer)
-    if letter is not None:
+    m = _LETTER_ANSWER.match(answer)
+    if m is not None:
+        letter, text = m.group(1).upper(), m.group(2)
+        if text and _norm_text(text) != _norm_text(options[LETTERS.index(letter)]):
+            raise BadRecord(f"answer {answer!r} contradicts option {letter} ({options[LETTERS.index(letter)]!r})")
         return letter
     wanted = _norm_text(answer)
     hits = [LETTERS[i] for i, text in enumerate(options) if _norm_text(text) == wanted]
@@ -242,13 +238,13 @@ def normalize_answer(answer: Any, options: list[str]) -> str:
 
 
 def _string_list(value: Any, what: str) -> list[str]:
+    """A Task1 list, NFC-normalised (NFC and NFD "café" are one phrase); a single string is refused rather than
+    taken as one phrase ("a, b" would be)."""
     if value is None:
         return []
-    if isinstance(value, str):
-        return [value.strip()] if value.strip() else []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise BadRecord(f"{what} must be a list of strings, got {value!r}")
-    return [v.strip() for v in value if v.strip()]
+    return [unicodedata.normalize("NFC", v.strip()) for v in value if v.strip()]
 
 
 def parse_questions(
@@ -334,6 +330,9 @@ def parse_record(
         return None
     task2 = raw.get("Task2")
     caption = task2.get("Caption") if isinstance(task2, dict) else None
+    if caption is not None and not isinstance(caption, str):  # 123 is not "no caption"
+        handle_bad(policy, stats, "malformed record", where, f"Task2.Caption is {caption!r}, not text")
+        return None
     record.caption = caption.strip() if isinstance(caption, str) and caption.strip() else None
     record.questions = parse_questions(raw.get("Task3"), image_id, where, policy, stats, require_answers=with_answers)
     return record
