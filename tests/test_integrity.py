@@ -448,3 +448,16 @@ def test_style_phrases_are_nfc_in_the_builder_and_in_style_recall():
     assert record.style == [nfc]
     scores = style_recall([[nfd, "other"]], [[nfc]], k=1)
     assert scores.corpus["recall@1"] == 1.0
+
+
+def test_info_counts_what_the_builder_skips(release):
+    from journeydb.release.inventory import count_split
+
+    lines = read_lines(release)
+    lines[3] = lines[3][:-5]  # a malformed line: counted, not fatal
+    write_lines(release, lines)
+    bad = _replace_member(release / "data" / VALID / "imgs" / "001.tgz", 1, b"not an image at all")
+    counts = count_split(str(release), "validation")
+    assert counts.skipped.counts["malformed JSON lines"] == 1
+    assert counts.skipped.counts["undecodable images"] == 1
+    assert counts.images == 15 and bad not in counts.skipped.examples.get("malformed JSON lines", "")
