@@ -366,7 +366,9 @@ def load(
     """
     if config not in config_declarations():
         raise ValueError(f"unknown JourneyDB config {config!r}; choose one of {sorted(config_declarations())}")
-    builder = JourneyDB(config_name=config, data_dir=str(data_dir), cache_dir=cache_dir, **config_kwargs)
+    # streaming prepares nothing, so it needs no content key (which reads every annotation byte)
+    key = {"hash": _code_hash()} if streaming else {}
+    builder = JourneyDB(config_name=config, data_dir=str(data_dir), cache_dir=cache_dir, **key, **config_kwargs)
     if streaming:  # nothing is prepared: the release is read as it is now
         return builder.as_streaming_dataset(split=split)
     try:
