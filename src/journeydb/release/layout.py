@@ -176,7 +176,7 @@ def iter_folder_images(name: str, root: str) -> Iterator[str]:
     """Paths of the image files of an extracted shard folder, in a stable order; links and special files are
     refused (a symlink would make a row's image bytes a file outside the release)."""
     if not os.path.exists(root):  # remote (hf://): the hub stores no links
-        for path in sorted(f for _, _, files in xwalk(root) for f in files):
+        for path in sorted(xjoin(folder, f) for folder, _, files in xwalk(root) for f in files):
             if records.is_image_member(path):
                 yield path
         return
