@@ -101,10 +101,11 @@ _CARDS = {"text": _text_cards, "phrases": _style_cards, "letter": _vqa_cards, "q
 
 
 def select(cards: list[dict], size: int, seed: int = GALLERY_SEED) -> list[dict]:
-    """The `size` worst and best cards by `rank` (ties by image id), and `size` seeded draws from the rest; cards
-    without a rank (e.g. no gold phrase) can only be drawn. Each chosen card is marked with its `group`."""
+    """The `size` worst and best cards by `rank` (ties by image id; with fewer than 2 x `size`, half each), and
+    `size` seeded draws from the rest; cards without a rank (e.g. no gold phrase) can only be drawn. Each chosen
+    card is marked with its `group`."""
     ranked = sorted((c for c in cards if c["rank"] is not None), key=lambda c: (c["rank"], c["image_id"]))
-    worst = ranked[:size]
+    worst = ranked[: min(size, math.ceil(len(ranked) / 2))]  # a small split shows both ends, not only the worst
     best = ranked[len(worst) :][-size:] if size else []
     chosen = {c["image_id"] for c in worst + best}
     rest = sorted((c for c in cards if c["image_id"] not in chosen), key=lambda c: c["image_id"])
