@@ -56,8 +56,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
         path = write_html([run], out, images=table)
-        print(f"write_html_s: {time.perf_counter() - start:.2f}  ({len(cards)} distinct thumbnails, 5 x {len(cards)} cards)")
-        print(f"report_html_MB: {os.path.getsize(path) / 1e6:.1f}  (source JPEGs: {sum(map(len, images)) / 1e6:.1f} MB)")
+        seconds = time.perf_counter() - start
+        print(f"write_html_s: {seconds:.2f}  ({len(cards)} distinct thumbnails, 5 x {len(cards)} cards)")
+        source = sum(map(len, images)) / 1e6
+        print(f"report_html_MB: {os.path.getsize(path) / 1e6:.1f}  (source JPEGs: {source:.1f} MB)")
     print(f"peak_rss_MB: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}")
 
 

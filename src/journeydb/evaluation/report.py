@@ -145,7 +145,7 @@ def paper_tables(runs: Sequence[dict]) -> list[tuple[str, Table]]:
         ("Table 5: Style retrieval (recall, %)", "style", _style_columns(runs)),
         ("Table 6: Multiple-choice VQA (accuracy)", "vqa", _VQA_COLUMNS),
     ]
-    tables = [(heading, _grouped_table(runs, task, columns) if columns else None) for heading, task, columns in sections]
+    tables = [(heading, _grouped_table(runs, task, cols) if cols else None) for heading, task, cols in sections]
     tables.append(("Table 8: Prompt inversion with QAS", _table8(runs)))
     return [(heading, table) for heading, table in tables if table]
 

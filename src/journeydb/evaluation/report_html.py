@@ -32,8 +32,8 @@ _TEMPLATE = "report_template.html"
 def _script_json(value: Any) -> str:
     """JSON that cannot end its <script> element early (`</script>`, `<!--`) whatever the prompts hold."""
     text = json.dumps(value, ensure_ascii=False, allow_nan=False)
-    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
-        text = text.replace(char, escape)
+    for char in "<>&\u2028\u2029":
+        text = text.replace(char, f"\\u{ord(char):04x}")
     return text
 
 
@@ -148,7 +148,9 @@ def render_html(runs: Sequence[dict], out_dir: str, title: str, images: Any = No
     return re.sub("|".join(filled), lambda m: filled[m.group(0)], template)
 
 
-def write_html(runs: Sequence[dict], out_dir: str, title: str = "JourneyDB benchmark", images: Optional[Any] = None) -> str:
+def write_html(
+    runs: Sequence[dict], out_dir: str, title: str = "JourneyDB benchmark", images: Optional[Any] = None
+) -> str:
     """Write `out_dir/report.html` (after the plots, which it embeds); returns its path."""
     path = os.path.join(out_dir, "report.html")
     with open(path, "w", encoding="utf-8") as f:
