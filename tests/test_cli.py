@@ -80,6 +80,7 @@ def test_evaluate_reports_missing_duplicate_and_unknown_ids(mini_release, captio
     assert {k: v["count"] for k, v in entry["matching"].items()} == {"missing": 1, "duplicates": 1, "unknown": 1}
     assert (out / "report.md").exists() and (out / "report.html").exists()
     assert [c["group"] for c in entry["gallery"]] == ["worst"] * 2 + ["best"] * 2 + ["random"] * 2
+    assert (out / "report.html").read_text(encoding="utf-8").count('data:image/jpeg;base64,') == 6  # thumbnails
 
     # a perfect file matches once and scores at least as well
     perfect = _write(tmp_path / "perfect.jsonl", [{"image_id": i, "prediction": r} for i, r in zip(ids, refs)])

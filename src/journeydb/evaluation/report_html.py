@@ -79,19 +79,21 @@ def thumbnail(image_bytes: bytes, size: int = THUMBNAIL_SIZE) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _split_images(run: dict) -> Any:
-    """The split's images as the builder gives them (its cached dataset of the `vqa` config: every image)."""
+def _split_images(run: dict, task: str) -> Any:
+    """The split's images as the builder gives them: the task's own config, whose dataset scoring already prepared
+    (the test split's images: `vqa`), so no image is read beyond the gallery's rows."""
     from journeydb.builder.builder import load
 
-    return load("vqa", data_dir=run["data_dir"], split=run["split"])
+    config = get_task(task).config if run["split"] != "test" else "vqa"
+    return load(config, data_dir=run["data_dir"], split=run["split"])
 
 
-def _thumbnails(run: dict, wanted: set[str], images: Any) -> dict[str, str]:
+def _thumbnails(run: dict, task: str, wanted: set[str], images: Any) -> dict[str, str]:
     """image_id -> thumbnail for the wanted ids, reading only their rows; what cannot be read is logged."""
     if not wanted:
         return {}
     try:
-        images = images if images is not None else _split_images(run)
+        images = images if images is not None else _split_images(run, task)
         rows = [i for i, image_id in enumerate(images["image_id"]) if image_id in wanted]
         import datasets
 
@@ -108,8 +110,8 @@ def _thumbnails(run: dict, wanted: set[str], images: Any) -> dict[str, str]:
     missing = wanted - thumbs.keys() - {b.split(" ")[0] for b in bad}
     if bad or missing:
         logger.warning(
-            "report.html: %d gallery image(s) unreadable, %d not found in the %s split; e.g. %s",
-            len(bad), len(missing), run["split"], ", ".join((bad + sorted(missing))[:3]),
+            "report.html: %s: %d gallery image(s) unreadable, %d not found in the %s split; e.g. %s",
+            task, len(bad), len(missing), run["split"], ", ".join((bad + sorted(missing))[:3]),
         )
     return thumbs
 
@@ -118,7 +120,6 @@ def gallery_data(runs: Sequence[dict], images: Any = None) -> dict[str, Any]:
     """The page's JSON: per (run, task) its cards, and the thumbnails of all cards' images (each image once)."""
     tasks, thumbs = [], {}
     for run in runs:
-        wanted = set()
         for name, entry in run.get("tasks", {}).items():
             cards = entry.get("gallery") or []
             if not cards:
@@ -128,8 +129,8 @@ def gallery_data(runs: Sequence[dict], images: Any = None) -> dict[str, Any]:
                 {"task": name, "title": spec.title, "model": entry.get("model", ""), "split": run["split"],
                  "judged": spec.prompts_from is not None, "cards": cards}
             )
-            wanted.update(card["image_id"] for card in cards)
-        thumbs.update(_thumbnails(run, wanted - thumbs.keys(), images if len(runs) == 1 else None))
+            wanted = {card["image_id"] for card in cards} - thumbs.keys()  # an image shown by several tasks once
+            thumbs.update(_thumbnails(run, name, wanted, images if len(runs) == 1 else None))
     return {"tasks": tasks, "thumbnails": thumbs}
 
 
