@@ -40,6 +40,7 @@ def test_wheel_holds_every_layer_and_its_data_files(wheel: Path) -> None:
     for layer in LAYERS:
         assert f"journeydb/{layer}/__init__.py" in names
     assert "journeydb/__main__.py" in names and "journeydb/py.typed" in names
+    assert "journeydb/evaluation/report_template.html" in names  # report.html's page
     for config in ("prompt", "caption", "style", "vqa", "test-clean"):
         assert f"journeydb/builder/configs/{config}.yaml" in names
     card = zipfile.ZipFile(wheel).read("journeydb/export/dataset_card.md").decode()

@@ -12,7 +12,7 @@ from journeydb.evaluation.benchmark import (
     run_benchmark,
 )
 from journeydb.evaluation.tasks import TASK_NAMES
-from .evaluate import add_scoring_arguments, scoring_options
+from .evaluate import add_gallery_argument, add_scoring_arguments, scoring_options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -48,6 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=DEFAULT_STYLE_LIMIT,
         help="ranked style phrases kept per image (default %(default)s)",
     )
+    add_gallery_argument(p)
     add_scoring_arguments(p)
     p.set_defaults(func=run)
 
@@ -79,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.baseline_train_size is not None and args.baseline_train_size < 1:
         raise ValueError(f"--baseline-train-size must be >= 1, got {args.baseline_train_size}")
+    if args.gallery_size < 0:
+        raise ValueError(f"--gallery-size must be >= 0, got {args.gallery_size}")
     opts = BenchmarkOptions(
         data_dir=args.data_dir,
         split=args.split,
@@ -93,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         baseline_train_size=args.baseline_train_size,
         style_limit=args.style_limit,
+        gallery_size=args.gallery_size,
         scoring=scoring_options(args),
     )
     if opts.split == "test" and not opts.test_annotations:

@@ -29,6 +29,7 @@ import numpy as np
 from journeydb.release.sample import is_synthetic_release, sample_dir
 
 from .baseline_predictions import BaselineQueries, FittedBaselines, PredictionRows
+from .gallery import DEFAULT_GALLERY_SIZE
 from .model_predictions import clip_style_predictions, vlm_predictions
 from .predictions import evaluate_predictions, write_predictions
 from .references import TaskReferences
@@ -60,6 +61,7 @@ class BenchmarkOptions:
     baseline_train_size: Optional[int] = DEFAULT_BASELINE_TRAIN_SIZE
     style_limit: int = DEFAULT_STYLE_LIMIT
     cache_dir: Optional[str] = None
+    gallery_size: int = DEFAULT_GALLERY_SIZE  # report.html: worst, best and random samples per task
     scoring: ScoringOptions = field(default_factory=ScoringOptions)
 
     @property
@@ -169,10 +171,10 @@ def _scoring_options(opts: BenchmarkOptions, data_dir: str, tasks: Sequence[str]
 
 def _result_entry(
     name: str, path: str, relative: str, refs: TaskReferences, scoring: ScoringOptions, labels: dict[str, str],
-    style_tree_note: Optional[str],
+    style_tree_note: Optional[str], gallery_size: int = DEFAULT_GALLERY_SIZE,
 ) -> dict[str, Any]:
     task = get_task(name)
-    entry = evaluate_predictions(path, refs, scoring, model_label=labels[name])
+    entry = evaluate_predictions(path, refs, scoring, model_label=labels[name], gallery_size=gallery_size)
     entry["predictions"] = relative
     if task.ranked:
         entry["style_tree"] = style_tree_note or scoring.style_tree or NO_STYLE_TREE
@@ -209,11 +211,13 @@ def run_benchmark(opts: BenchmarkOptions) -> dict[str, Any]:
         relative = os.path.join("predictions", f"{name}.jsonl")
         path = os.path.join(opts.out, relative)
         write_predictions(path, predictions[name])
-        results["tasks"][name] = _result_entry(name, path, relative, refs[name], scoring, labels, style_tree_note)
+        results["tasks"][name] = _result_entry(
+            name, path, relative, refs[name], scoring, labels, style_tree_note, opts.gallery_size
+        )
     with open(os.path.join(opts.out, "results.json"), "w", encoding="utf-8") as f:
         json.dump(results, f, indent=2, ensure_ascii=False, default=_json_default)
         f.write("\n")
-    write_report(results, opts.out)
+    write_report(results, opts.out, images=images)
     return results
 
 
