@@ -173,6 +173,7 @@ def reference_rows(
 ):
     """The `datasets.Dataset` holding a task's ground truth (`test-clean` on the test split)."""
     from journeydb.builder.builder import load
+    from journeydb.evaluation.export_source import is_export_folder, load_export
 
     spec = get_task(task)
     if split == "test":
@@ -186,6 +187,8 @@ def reference_rows(
         dataset = load(
             "test-clean", data_dir=data_dir, split="test", cache_dir=cache_dir, test_annotations=test_annotations
         )
+    elif is_export_folder(data_dir):  # a `journeydb export` folder instead of the raw release
+        dataset = load_export(spec.config, data_dir, split, cache_dir=cache_dir)
     else:
         dataset = load(spec.config, data_dir=data_dir, split=split, cache_dir=cache_dir)
     return dataset if with_images else dataset.remove_columns("image")
