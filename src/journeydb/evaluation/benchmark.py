@@ -154,7 +154,9 @@ def _settings(
     }
     role = get_task(name).model_role
     if labels[name] == get_task(name).baseline:
-        settings.update(train_size=opts.baseline_train_size, style_limit=opts.style_limit)
+        settings.update(train_size=opts.baseline_train_size)
+        if get_task(name).ranked:
+            settings.update(style_limit=opts.style_limit)
     elif role == "rank":
         settings.update(model=opts.clip_model, k=max(scoring.recall_k), style_tree=scoring.style_tree)
     else:
