@@ -130,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
     if not main:
         return 0
     print(render_markdown(results))
-    files = sorted(os.path.relpath(os.path.join(root, f), opts.out) for root, _, fs in os.walk(opts.out) for f in fs)
+    files = sorted(os.path.relpath(os.path.join(root, f), opts.out) for root, _, fs in os.walk(opts.out) for f in fs
+                   if not f.startswith("."))  # not the resume states
     print(f"wrote to {opts.out}: {', '.join(files)}")
     return 0

@@ -219,7 +219,7 @@ def _predict(
     baseline_tasks = [n for n in refs if n not in vlm_tasks and n not in clip_tasks and n not in derived]
     pending = [n for n in baseline_tasks if done[n] < len(plan.chunks)]
     if main and pending:
-        baselines = FittedBaselines(data_dir, opts.baseline_train_size, opts.cache_dir)
+        baselines = FittedBaselines(data_dir, opts.baseline_train_size)
         for chunk in range(min(done[n] for n in pending), len(plan.chunks)):
             names = [n for n in pending if done[n] <= chunk]
             wanted = {i for n in names if get_task(n).baseline_uses_image for i in by_chunk[n][chunk].image_ids}
