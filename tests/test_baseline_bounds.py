@@ -72,3 +72,20 @@ def test_blocked_knn_equals_a_plain_search_with_ties(monkeypatch):
             dist = ((features - queries[row]) ** 2).sum(axis=1)
             order = sorted((d, i) for d, i in zip(dist, ids) if i != own)  # by distance, ties by image_id
             assert got[row] == [i for _, i in order[:k]]
+
+
+def test_the_style_baseline_writes_what_recall_needs_of_the_full_ranking():
+    from journeydb.models.baselines import StyleRanker
+
+    rng = np.random.default_rng(2)
+    ranker = StyleRanker({f"i{j}": [f"p{x}" for x in rng.choice(60, 5, replace=False)] for j in range(80)})
+    categories = {f"p{x}": sorted({f"c{x % 5}", f"c{x % 3 + 5}"}) for x in range(0, 60, 2)}
+    for _ in range(30):
+        neighbours = [f"i{x}" for x in rng.choice(80, 12, replace=False)]
+        full = ranker.rank(neighbours)  # the whole vocabulary, ranked
+        for k in (1, 3, 10):
+            wanted = set(full[:k])
+            for category in {c for cats in categories.values() for c in cats}:
+                wanted |= set([p for p in full if category in categories.get(p, ())][:k])
+            assert ranker.rank_needed(neighbours, k, categories) == [p for p in full if p in wanted]
+            assert ranker.rank_needed(neighbours, k) == full[:k]

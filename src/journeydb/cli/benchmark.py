@@ -48,7 +48,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--style-limit",
         type=int,
         default=DEFAULT_STYLE_LIMIT,
-        help="ranked style phrases kept per image (default %(default)s)",
+        help="ranked style phrases kept per image (default: what the scores need, the top max(--k) overall and in "
+        "each style category)",
     )
     p.add_argument(
         "--limit",

@@ -69,10 +69,15 @@ class BaselineQueries:
     ids: list[str]
     features: np.ndarray
     neighbours: dict[str, list[str]]
-    style_limit: int
+    style_limit: Optional[int]  # None: what recall needs (`StyleRanker.rank_needed`)
+    style_k: int = 10
+    style_categories: Optional[dict[str, list[str]]] = None  # normalised phrase -> categories of the style tree
 
     @classmethod
-    def of(cls, baselines: FittedBaselines, images: Any, wanted: set[str], style_limit: int) -> "BaselineQueries":
+    def of(
+        cls, baselines: FittedBaselines, images: Any, wanted: set[str], style_limit: Optional[int], style_k: int = 10,
+        style_categories: Optional[dict[str, list[str]]] = None,
+    ) -> "BaselineQueries":
         ids, feats = [], []
         if wanted:
             for row in tqdm(images, desc="baseline: query image features", unit="img"):
@@ -82,7 +87,7 @@ class BaselineQueries:
         width = baselines.index.features.shape[1]
         features = np.stack(feats) if feats else np.zeros((0, width), np.float32)
         nearest = baselines.index.nearest(features, k=baselines.styles.neighbours, query_ids=ids)
-        return cls(ids, features, dict(zip(ids, nearest)), style_limit)
+        return cls(ids, features, dict(zip(ids, nearest)), style_limit, style_k, style_categories)
 
 
 def nearest_prompts(baselines: FittedBaselines, refs: TaskReferences, queries: BaselineQueries) -> PredictionRows:
@@ -100,9 +105,15 @@ def nearest_captions(baselines: FittedBaselines, refs: TaskReferences, queries: 
 
 
 def neighbour_styles(baselines: FittedBaselines, refs: TaskReferences, queries: BaselineQueries) -> PredictionRows:
-    """The style phrases of the nearest training images, ranked by their votes."""
-    rank = baselines.styles.rank
-    return [{"image_id": i, "prediction": rank(queries.neighbours[i], queries.style_limit)} for i in refs.ids]
+    """The style phrases of the nearest training images, ranked by their votes: the top `style_limit`, or (None)
+    only what recall@k needs, the top k overall and in each category."""
+    styles, neighbours = baselines.styles, queries.neighbours
+    if queries.style_limit is not None:
+        return [{"image_id": i, "prediction": styles.rank(neighbours[i], queries.style_limit)} for i in refs.ids]
+    needed = styles.rank_needed
+    return [
+        {"image_id": i, "prediction": needed(neighbours[i], queries.style_k, queries.style_categories)} for i in refs.ids
+    ]
 
 
 def prior_answers(baselines: FittedBaselines, refs: TaskReferences, queries: BaselineQueries) -> PredictionRows:

@@ -21,12 +21,14 @@ import dataclasses
 import json
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
 import numpy as np
 
 from journeydb.release.sample import is_synthetic_release, sample_dir
+from journeydb.release.style_tree import load_style_tree, phrase_categories
 
 from journeydb.models.sharding import ProcessLayout, process_layout
 
@@ -39,11 +41,12 @@ from .resumable import ChunkedPredictions, fingerprint
 from .score import ScoringOptions, judge_label
 from .subset import limited_image_ids, references_by_chunk, subset_references
 from .tasks import TASK_NAMES, get_task, load_references, score_task
+from .timing import count_stage as _count, write_timing
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_BASELINE_TRAIN_SIZE = 100_000
-DEFAULT_STYLE_LIMIT = 1000
+DEFAULT_STYLE_LIMIT: Optional[int] = None  # the style baseline writes what recall needs
 DEFAULT_CHUNK_SIZE = 1024
 
 
@@ -63,7 +66,7 @@ class BenchmarkOptions:
     max_new_tokens: int = 60
     device: Optional[str] = None
     baseline_train_size: Optional[int] = DEFAULT_BASELINE_TRAIN_SIZE
-    style_limit: int = DEFAULT_STYLE_LIMIT
+    style_limit: Optional[int] = DEFAULT_STYLE_LIMIT
     cache_dir: Optional[str] = None
     limit: Optional[int] = None  # score only this many images (`subset.limited_image_ids`)
     chunk_size: int = DEFAULT_CHUNK_SIZE  # images per appended chunk of predictions (the unit of resuming)
@@ -156,7 +159,7 @@ def _settings(
     if labels[name] == get_task(name).baseline:
         settings.update(train_size=opts.baseline_train_size)
         if get_task(name).ranked:
-            settings.update(style_limit=opts.style_limit)
+            settings.update(style_limit=opts.style_limit, k=max(scoring.recall_k), style_tree=scoring.style_tree)
     elif role == "rank":
         settings.update(model=opts.clip_model, k=max(scoring.recall_k), style_tree=scoring.style_tree)
     else:
@@ -171,6 +174,7 @@ def _predict(
     plan: _ChunkPlan,
     layout: ProcessLayout,
     scoring: ScoringOptions,
+    stages: dict[str, dict[str, Any]],
 ) -> dict[str, str]:
     """Every task's predictions appended chunk by chunk to `<out>/predictions/<task>.jsonl` (resumed where a
     previous run stopped); returns the label of what made each: a model where one is given for the task's role,
@@ -193,7 +197,8 @@ def _predict(
     by_chunk = {n: references_by_chunk(refs[n], plan.chunk_of, len(plan.chunks)) for n in refs}
     derived = [n for n in refs if get_task(n).prompts_from in refs]  # qas judges the prompt-inversion texts
 
-    def append(name: str, chunk: int, rows: PredictionRows) -> None:
+    def append(name: str, chunk: int, rows: PredictionRows, started: float) -> None:
+        _count(stages, name, time.perf_counter() - started, len(rows))
         if main:
             files[name].append(chunk, rows)
 
@@ -204,36 +209,48 @@ def _predict(
         model, processor = load_vlm(opts.model, device=opts.device)
         for name in generated:
             for chunk in range(done[name], len(plan.chunks)):
+                started = time.perf_counter()
                 served = {name: by_chunk[name][chunk]}
                 rows = vlm_predictions(model, processor, plan.rows(chunk), served, opts.batch_size, opts.max_new_tokens)
-                append(name, chunk, rows[name])
+                append(name, chunk, rows[name], started)
         del model
     for name in clip_tasks:
         if done[name] == 0:
+            started = time.perf_counter()
             rows = clip_style_predictions(
                 opts.clip_model, plan.images, refs[name], data_dir, sorted({"train", opts.split}),
                 scoring.style_tree, k=max(scoring.recall_k), batch_size=opts.batch_size, device=opts.device,
                 accelerator=_accelerator(layout),
             )
-            append(name, 0, rows)
+            append(name, 0, rows, started)
     baseline_tasks = [n for n in refs if n not in vlm_tasks and n not in clip_tasks and n not in derived]
     pending = [n for n in baseline_tasks if done[n] < len(plan.chunks)]
     if main and pending:
         baselines = FittedBaselines(data_dir, opts.baseline_train_size)
+        tree = scoring.style_tree
+        categories = phrase_categories(load_style_tree(tree)) if tree is not None else None
         for chunk in range(min(done[n] for n in pending), len(plan.chunks)):
             names = [n for n in pending if done[n] <= chunk]
             wanted = {i for n in names if get_task(n).baseline_uses_image for i in by_chunk[n][chunk].image_ids}
+            started = time.perf_counter()
             rows = plan.rows(chunk) if wanted else []  # a task that needs no image decodes none
-            queries = BaselineQueries.of(baselines, rows, wanted, opts.style_limit)
+            queries = BaselineQueries.of(
+                baselines, rows, wanted, opts.style_limit, max(scoring.recall_k), categories
+            )
+            _count(stages, "baseline: image features and neighbours", time.perf_counter() - started, len(queries.ids))
             for name in names:
-                append(name, chunk, get_task(name).predict_baseline(baselines, by_chunk[name][chunk], queries))
+                started = time.perf_counter()
+                append(name, chunk, get_task(name).predict_baseline(baselines, by_chunk[name][chunk], queries),
+                       started)
     for name in derived:
         if main and done[name] < len(plan.chunks):
             source = {line.key: line.prediction for line in read_predictions(files[get_task(name).prompts_from].path,
                                                                              get_task(name).prompts_from)}
             labels[name] = labels[get_task(name).prompts_from]
             for chunk in range(done[name], len(plan.chunks)):
-                append(name, chunk, [{"image_id": i, "prediction": source[i]} for i in by_chunk[name][chunk].ids])
+                started = time.perf_counter()
+                append(name, chunk, [{"image_id": i, "prediction": source[i]} for i in by_chunk[name][chunk].ids],
+                       started)
         labels[name] = labels[get_task(name).prompts_from]
     return labels
 
@@ -329,7 +346,8 @@ def run_benchmark(opts: BenchmarkOptions) -> dict[str, Any]:
     scoring.style_tree, style_tree_note = _from_main(layout, (scoring.style_tree, style_tree_note))
     if opts.qas_model:
         scoring.judge = opts.qas_model
-    labels = _predict(opts, data_dir, refs, _ChunkPlan(images, scored, opts.chunk_size), layout, scoring)
+    stages: dict[str, dict[str, Any]] = {}
+    labels = _predict(opts, data_dir, refs, _ChunkPlan(images, scored, opts.chunk_size), layout, scoring, stages)
     entries: dict[str, Any] = {}
     # the judge is shared over the processes: QAS is scored first, while they are all here, and the others leave
     for name in sorted(tasks, key=lambda n: n != "qas"):
@@ -354,6 +372,8 @@ def run_benchmark(opts: BenchmarkOptions) -> dict[str, Any]:
         json.dump(results, f, indent=2, ensure_ascii=False, default=_json_default)
         f.write("\n")
     write_report(results, opts.out)
+    uses_model = bool(opts.model or opts.clip_model or opts.qas_model)
+    write_timing(os.path.join(opts.out, "timing.json"), stages, layout.num_processes, opts.device, uses_model)
     return results
 
 

@@ -199,6 +199,8 @@ class StyleRanker:
         self.frequency = Counter(p for phrases in self.styles_by_image.values() for p in phrases)
         # the fallback order after the neighbours' votes: training frequency, then alphabetical
         self.vocabulary = sorted(self.frequency, key=lambda p: (-self.frequency[p], p))
+        self._vocabulary_rank = {p: i for i, p in enumerate(self.vocabulary)}
+        self._category_lists: Optional[tuple[Mapping[str, Sequence[str]], dict[str, list[str]]]] = None
 
     def rank(self, neighbour_ids: Sequence[str], limit: Optional[int] = None) -> list[str]:
         """Ranked style phrases for one image given its neighbours (nearest first), at most `limit` of them."""
@@ -219,6 +221,45 @@ class StyleRanker:
             if phrase not in taken:
                 ranked.append(phrase)
         return ranked[:limit]
+
+    def rank_needed(
+        self, neighbour_ids: Sequence[str], k: int, categories: Optional[Mapping[str, Sequence[str]]] = None
+    ) -> list[str]:
+        """What recall@k (k <= `k`) needs of `rank(neighbour_ids)`: its top `k` and, per category of `categories`
+        (normalised phrase -> its categories), that category's top `k`, in `rank`'s order. Costs the neighbours'
+        phrases plus k per category, not the vocabulary."""
+        first = self.styles_by_image.get(neighbour_ids[0], []) if neighbour_ids else []
+        votes = Counter(p for i in neighbour_ids[: self.neighbours] for p in self.styles_by_image.get(i, []))
+        head = first + sorted((p for p in votes if p not in set(first)), key=lambda p: (-votes[p], -self.frequency[p], p))
+        taken = set(head)
+        candidates: set[str] = set()
+        lists = [self.vocabulary] + (list(self._by_category(categories).values()) if categories else [])
+        for phrases in lists:  # each list's first k phrases after the head, in vocabulary order
+            found = 0
+            for phrase in phrases:
+                if found >= k:
+                    break
+                if phrase not in taken:
+                    candidates.add(phrase)
+                    found += 1
+        ranked = head + sorted(candidates, key=self._vocabulary_rank.__getitem__)
+        kept, per_category = [], Counter()
+        for position, phrase in enumerate(ranked):
+            cats = categories.get(phrase, ()) if categories else ()
+            if position < k or any(per_category[c] < k for c in cats):
+                kept.append(phrase)
+            per_category.update(cats)
+        return kept
+
+    def _by_category(self, categories: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+        """Each category's phrases of the vocabulary, in vocabulary order (computed once per index)."""
+        if self._category_lists is None or self._category_lists[0] is not categories:
+            lists: dict[str, list[str]] = defaultdict(list)
+            for phrase in self.vocabulary:
+                for category in categories.get(phrase, ()):
+                    lists[category].append(phrase)
+            self._category_lists = (categories, dict(lists))
+        return self._category_lists[1]
 
 
 # --------------------------------------------------------------------------------------------------------------
