@@ -249,8 +249,8 @@ def _predict(
             labels[name] = labels[get_task(name).prompts_from]
             for chunk in range(done[name], len(plan.chunks)):
                 started = time.perf_counter()
-                append(name, chunk, [{"image_id": i, "prediction": source[i]} for i in by_chunk[name][chunk].ids],
-                       started)
+                rows = [{"image_id": i, "prediction": source[i]} for i in by_chunk[name][chunk].ids if i in source]
+                append(name, chunk, rows, started)  # an image without a predicted prompt is missing, and counted
         labels[name] = labels[get_task(name).prompts_from]
     return labels
 
