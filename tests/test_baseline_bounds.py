@@ -18,7 +18,14 @@ from journeydb.models.baselines import ImageIndex
 def images_read(monkeypatch):
     """How many image files the archives handed out (bytes actually read)."""
     counts = {"images": 0}
-    original = builder_module._iter_shard_images
+    # the builder's per-shard image reader (moved to builder/shards.py on main by the integrity work)
+    if hasattr(builder_module, "_iter_shard_images"):
+        owner, name = builder_module, "_iter_shard_images"
+    else:
+        import journeydb.builder.shards as owner
+
+        name = "iter_shard_images"
+    original = getattr(owner, name)
 
     def counting(shard):
         for member, read_bytes in original(shard):
@@ -28,7 +35,7 @@ def images_read(monkeypatch):
 
             yield member, read
 
-    monkeypatch.setattr(builder_module, "_iter_shard_images", counting)
+    monkeypatch.setattr(owner, name, counting)
     return counts
 
 
