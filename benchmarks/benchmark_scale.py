@@ -1,7 +1,9 @@
 """`journeydb benchmark` at scale: wall seconds, peak RSS and the growth exponent on synthetic releases.
 
 For each size N (default 1,000 / 10,000 / 50,000) it writes a synthetic release in the real layout into a temporary
-folder: N validation and N training images (64x64 JPEGs, each image's own bytes), every image with a prompt, a
+folder: N validation images and `--train-images` training images (default 2,000: a fixed training index, so the
+figure is the cost per scored image; the nearest-image search costs train x scored, and at real size train is
+capped by `--baseline-train-size`), 64x64 JPEGs, each image's own bytes, every image with a prompt, a
 caption, two style phrases of its own beside two shared ones (so the style vocabulary grows with N, as the real
 one does) and four questions. Then it runs `journeydb benchmark` on it with the built-in baselines (METEOR and
 Similarity off: they are the scorers' cost, measured in benchmarks/caption_metrics.py) as a child process and
@@ -11,7 +13,8 @@ log(N) between consecutive sizes: 1.0 is linear.
 With `--processes` it also runs the tiny random BLIP-2 of `journeydb.testing` on `--model-images` images under
 torchrun with 1 and 2 CPU processes (gloo) and prints the speed-up: the model stages are shared over the processes.
 
-Usage: `python benchmarks/benchmark_scale.py [--sizes 1000 10000 50000] [--processes] [--model-images 96]`
+Usage: `python benchmarks/benchmark_scale.py [--sizes 1000 10000 50000] [--train-images 2000] [--processes]
+[--model-images 96]`
 """
 
 from __future__ import annotations
@@ -73,17 +76,17 @@ def _tgz(path: Path, members: list[tuple[str, bytes]]) -> None:
             tar.addfile(info, io.BytesIO(data))
 
 
-def build_release(root: Path, images: int) -> None:
-    """N images in `valid` and in `train`, in SHARD_IMAGES-image shards, with every annotation."""
+def build_release(root: Path, images: int, train_images: int) -> None:
+    """`images` images in `valid`, `train_images` in `train`, in SHARD_IMAGES-image shards, with every annotation."""
     rng = np.random.default_rng(0)
     pool = [_jpeg(rng) for _ in range(256)]
     index = 0
-    for folder in ("train", "valid"):
+    for folder, count in (("train", train_images), ("valid", images)):
         (root / "data" / folder / "imgs").mkdir(parents=True)
         records = []
-        for shard in range(math.ceil(images / SHARD_IMAGES)):
+        for shard in range(math.ceil(count / SHARD_IMAGES)):
             members = []
-            for _ in range(min(SHARD_IMAGES, images - shard * SHARD_IMAGES)):
+            for _ in range(min(SHARD_IMAGES, count - shard * SHARD_IMAGES)):
                 image_id = str(uuid.UUID(int=int(rng.integers(0, 2**63)) << 64 | index, version=4))
                 # the same pool JPEG with a comment of its own: distinct bytes, distinct features by the pool entry
                 data = pool[index % len(pool)] + image_id.encode()
@@ -121,13 +124,13 @@ def _run(argv: list[str], env: dict) -> tuple[float, float]:
     return wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1e6
 
 
-def scale(sizes: list[int], work: Path) -> None:
+def scale(sizes: list[int], train_images: int, work: Path) -> None:
     print("| images | wall s | peak RSS GB | exponent |")
     print("|---:|---:|---:|---:|")
     previous = None
     for n in sorted(sizes):
         root = work / f"release-{n}"
-        build_release(root, n)
+        build_release(root, n, train_images)
         env = dict(ENV, HF_DATASETS_CACHE=str(work / f"cache-{n}"), MPLCONFIGDIR=str(work / "mpl"))
         wall, rss = _run([sys.executable, "-m", "journeydb", "benchmark", "--data-dir", str(root), "--out",
                           str(work / f"out-{n}"), "--no-meteor", "--similarity-model", "none"], env)
@@ -147,7 +150,7 @@ def processes(images: int, work: Path) -> None:
 
     root = work / f"release-model-{images}"
     if not root.exists():
-        build_release(root, images)
+        build_release(root, images, images)
     model = save_tiny_blip2(work / "tiny-blip2", mini_release_texts(str(root)))
     env = dict(ENV, HF_DATASETS_CACHE=str(work / "cache-model"), MPLCONFIGDIR=str(work / "mpl"), OMP_NUM_THREADS="1")
     walls = {}
@@ -168,12 +171,13 @@ def processes(images: int, work: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=[1000, 10000, 50000], help="validation images")
+    parser.add_argument("--train-images", type=int, default=2000, help="training images (default %(default)s)")
     parser.add_argument("--processes", action="store_true", help="also time 1 vs 2 processes with a tiny model")
     parser.add_argument("--model-images", type=int, default=96, help="images of the 1-vs-2-process run")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="jdb-bench-scale-") as tmp:
         if args.sizes:
-            scale(args.sizes, Path(tmp))
+            scale(args.sizes, args.train_images, Path(tmp))
         if args.processes:
             processes(args.model_images, Path(tmp))
 
