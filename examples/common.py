@@ -21,6 +21,7 @@ import logging
 import math
 import os
 import re
+import sys
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Iterator, Optional
 
@@ -36,36 +37,55 @@ logger = logging.getLogger("journeydb.examples")
 CHECKPOINT_PATTERN = re.compile(r"^step_(\d+)$")
 
 
+def _spellings(flag: str) -> tuple[str, ...]:
+    """`--output-dir` and HF's `--output_dir`: both spellings of a dashed option."""
+    return (flag, flag.replace("-", "_").replace("__", "--", 1)) if "-" in flag[2:] else (flag,)
+
+
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", help="the release folder (contains data/); default with --tiny: the mini-release")
-    parser.add_argument("--model", help="BLIP-2 checkpoint (path or hub name) to fine-tune")
-    parser.add_argument("--output-dir", required=True, help="checkpoints, final model and eval_results.json go here")
-    parser.add_argument("--max-steps", type=int, default=2000, help="optimizer steps (default %(default)s)")
-    parser.add_argument("--batch-size", type=int, default=8, help="per-process batch size (default %(default)s)")
-    parser.add_argument("--eval-batch-size", type=int, default=16)
-    parser.add_argument("--gradient-accumulation-steps", type=int, default=1)
-    parser.add_argument("--learning-rate", type=float, default=1e-5)
-    parser.add_argument("--weight-decay", type=float, default=0.05)
-    parser.add_argument("--warmup-steps", type=int, default=100)
     parser.add_argument(
-        "--mixed-precision",
+        *_spellings("--data-dir"), help="the release folder (contains data/); default with --tiny: the mini-release"
+    )
+    parser.add_argument("--model", help="BLIP-2 checkpoint (path or hub name) to fine-tune")
+    parser.add_argument(
+        *_spellings("--output-dir"), required=True, help="checkpoints, final model and eval_results.json go here"
+    )
+    parser.add_argument(
+        *_spellings("--max-steps"), type=int, default=2000, help="optimizer steps (default %(default)s)"
+    )
+    parser.add_argument(
+        *_spellings("--batch-size"), type=int, default=8, help="per-process batch size (default %(default)s)"
+    )
+    parser.add_argument(*_spellings("--eval-batch-size"), type=int, default=16)
+    parser.add_argument(*_spellings("--gradient-accumulation-steps"), type=int, default=1)
+    parser.add_argument(*_spellings("--learning-rate"), type=float, default=1e-5)
+    parser.add_argument(*_spellings("--weight-decay"), type=float, default=0.05)
+    parser.add_argument(*_spellings("--warmup-steps"), type=int, default=100)
+    parser.add_argument(
+        *_spellings("--mixed-precision"),
         choices=("no", "fp16", "bf16"),
         help="overrides the accelerate config (default: what `accelerate config` chose, else no)",
     )
     parser.add_argument(
-        "--train-modules",
+        *_spellings("--train-modules"),
         choices=("qformer", "all"),
         default="qformer",
         help="qformer: the BLIP-2 recipe (vision tower and language model frozen); all: everything",
     )
-    parser.add_argument("--checkpointing-steps", type=int, default=500, help="save a checkpoint every N steps")
-    parser.add_argument("--resume-from-checkpoint", metavar="PATH|latest", help="continue a run from a checkpoint")
-    parser.add_argument("--eval-steps", type=int, default=0, help="evaluate every N steps too (0: only at the end)")
-    parser.add_argument("--eval-limit", type=int, help="evaluate on the first N validation rows only")
     parser.add_argument(
-        "--shuffle-buffer", type=int, default=1000, help="streaming shuffle buffer (default %(default)s)"
+        *_spellings("--checkpointing-steps"), type=int, default=500, help="save a checkpoint every N steps"
     )
-    parser.add_argument("--num-workers", type=int, default=2, help="DataLoader workers per process")
+    parser.add_argument(
+        *_spellings("--resume-from-checkpoint"), metavar="PATH|latest", help="continue a run from a checkpoint"
+    )
+    parser.add_argument(
+        *_spellings("--eval-steps"), type=int, default=0, help="evaluate every N steps too (0: only at the end)"
+    )
+    parser.add_argument(*_spellings("--eval-limit"), type=int, help="evaluate on the first N validation rows only")
+    parser.add_argument(
+        *_spellings("--shuffle-buffer"), type=int, default=1000, help="streaming shuffle buffer (default %(default)s)",
+    )
+    parser.add_argument(*_spellings("--num-workers"), type=int, default=2, help="DataLoader workers per process")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
         "--tiny",
@@ -74,8 +94,17 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def apply_tiny_defaults(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
-    """`--tiny`: the mini-release, a tiny model, a handful of small steps; explicit options still win."""
+def given_options(parser: argparse.ArgumentParser, argv: Optional[list[str]]) -> set[str]:
+    """The destinations of the options written on the command line (`--x v` or `--x=v`, either spelling)."""
+    tokens = [t.split("=", 1)[0] for t in (sys.argv[1:] if argv is None else argv) if t.startswith("-")]
+    return {a.dest for a in parser._actions if any(t in a.option_strings for t in tokens)}
+
+
+def apply_tiny_defaults(
+    args: argparse.Namespace, parser: argparse.ArgumentParser, argv: Optional[list[str]] = None
+) -> None:
+    """`--tiny`: the mini-release, a tiny model, a handful of small steps; only options the user did not give are
+    filled (an explicit `--batch-size 8`, the default's value, stays 8)."""
     if not args.tiny:
         if not args.model or not args.data_dir:
             parser.error("--model and --data-dir are required (or --tiny for a smoke run)")
@@ -95,8 +124,9 @@ def apply_tiny_defaults(args: argparse.Namespace, parser: argparse.ArgumentParse
         "num_workers": 0,
         "train_modules": "all",
     }
+    given = given_options(parser, argv)
     for name, value in defaults.items():
-        if getattr(args, name) == parser.get_default(name):
+        if name not in given:
             setattr(args, name, value)
 
 
@@ -109,6 +139,13 @@ def make_accelerator(args: argparse.Namespace) -> Accelerator:
     logging.basicConfig(level=logging.INFO if accelerator.is_main_process else logging.WARNING, format="%(message)s")
     logging.getLogger("accelerate").setLevel(logging.WARNING)  # one line per checkpoint is ours, not six
     set_seed(args.seed)
+    # say how many processes really run: `accelerate launch --cpu --num_processes 2` starts one (use torchrun)
+    accelerator.print(
+        f"world size {accelerator.num_processes}, per-device batch {args.batch_size}, gradient accumulation "
+        f"{args.gradient_accumulation_steps}, global batch "
+        f"{args.batch_size * accelerator.num_processes * args.gradient_accumulation_steps}",
+        flush=True,
+    )
     return accelerator
 
 

@@ -51,7 +51,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--similarity-model", default="default", help="Sentence-BERT model of Similarity ('none' skips it)"
     )
     args = parser.parse_args(argv)
-    common.apply_tiny_defaults(args, parser)
+    common.apply_tiny_defaults(args, parser, argv)
     return args
 
 

@@ -35,7 +35,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     common.add_common_arguments(parser)
     parser.add_argument("--max-length", type=int, default=128, help="prompt + answer tokens kept (default %(default)s)")
     args = parser.parse_args(argv)
-    common.apply_tiny_defaults(args, parser)
+    common.apply_tiny_defaults(args, parser, argv)
     return args
 
 

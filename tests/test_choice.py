@@ -235,9 +235,11 @@ def test_module_matches_scoring_function(mc_vqa_acc):
     ) == score_choices(predictions, references, types, options).corpus
 
 
-def test_module_needs_question_types(mc_vqa_acc):
+def test_module_without_question_types_gives_overall_accuracy(mc_vqa_acc):
+    result = mc_vqa_acc.compute(predictions=["A"], references=["A"])
+    assert result["accuracy"] == 1.0 and result["accuracy_style"] is None and result["accuracy_content"] is None
     with pytest.raises(ValueError, match="question_types"):
-        mc_vqa_acc.compute(predictions=["A"], references=["A"])
+        mc_vqa_acc.compute(predictions=["A"], references=["A"], question_types=["colour"])
 
 
 def test_module_compute_has_explicit_options():

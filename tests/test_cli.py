@@ -33,6 +33,7 @@ def test_benchmark_without_arguments_runs_the_baselines_on_the_mini_release(tmp_
     expected = {
         "results.json",
         "report.md",
+        "report.html",
         "vqa_accuracy_by_type.png",
         "style_recall_per_category.png",
         "score_distributions.png",
@@ -67,7 +68,7 @@ def test_evaluate_reports_missing_duplicate_and_unknown_ids(mini_release, captio
     preds = _write(tmp_path / "preds.jsonl", rows)
     out = tmp_path / "out"
     argv = ["evaluate", "--task", "caption", "--predictions", preds, "--data-dir", str(mini_release), "--out", str(out)]
-    assert main(argv + QUICK) == 0
+    assert main(argv + QUICK + ["--gallery-size", "2"]) == 0
     stdout = capsys.readouterr().out
     first = stdout.splitlines()[0]
     assert f"{len(ids)} expected" in first
@@ -77,7 +78,9 @@ def test_evaluate_reports_missing_duplicate_and_unknown_ids(mini_release, captio
     entry = json.loads((out / "results.json").read_text())["tasks"]["caption"]
     assert entry["num_missing"] == 1 and entry["scores"]["num_samples"] == len(ids)  # the missing one is scored
     assert {k: v["count"] for k, v in entry["matching"].items()} == {"missing": 1, "duplicates": 1, "unknown": 1}
-    assert (out / "report.md").exists()
+    assert (out / "report.md").exists() and (out / "report.html").exists()
+    assert [c["group"] for c in entry["gallery"]] == ["worst"] * 2 + ["best"] * 2 + ["random"] * 2
+    assert (out / "report.html").read_text(encoding="utf-8").count('data:image/jpeg;base64,') == 6  # thumbnails
 
     # a perfect file matches once and scores at least as well
     perfect = _write(tmp_path / "perfect.jsonl", [{"image_id": i, "prediction": r} for i, r in zip(ids, refs)])

@@ -86,3 +86,45 @@ def test_finetune_caption_two_processes_gathers_each_validation_image_once(tmp_p
     results = json.loads((out / "eval_results.json").read_text())
     assert results["num_samples"] == 7
     assert {p.name for p in (out / "checkpoints" / "step_2").iterdir()} >= {"random_states_0.pkl", "random_states_1.pkl"}
+
+
+def _parse(script: str, *argv: str):
+    import importlib.util
+
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        spec = importlib.util.spec_from_file_location(f"example_{script}", EXAMPLES / f"{script}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module.parse_args(list(argv))
+    finally:
+        sys.path.remove(str(EXAMPLES))
+
+
+@pytest.mark.parametrize("script", ["finetune_caption", "finetune_vqa"])
+def test_tiny_fills_only_options_not_given_and_hf_spellings(script, tmp_path):
+    args = _parse(script, "--tiny", "--output_dir", str(tmp_path), "--batch-size", "8", "--max_steps=3")
+    assert args.output_dir == str(tmp_path)
+    assert args.batch_size == 8  # the default's value, given explicitly: --tiny leaves it
+    assert args.max_steps == 3 and args.eval_batch_size == 8  # given; filled by --tiny
+    assert _parse(script, "--tiny", "--output-dir", str(tmp_path)).batch_size == 4
+
+
+def test_two_processes_print_world_size_and_evaluate_as_one(tmp_path):
+    """2 CPU processes x batch 2 and 1 process x batch 4 (global batch 4 both): each prints its world size and
+    global batch, and the evaluation numbers agree. The learning rate is 0 so that both evaluate the same weights:
+    the stream is split by shard between ranks, so trained batches hold other images than in one process."""
+    common = ["--tiny", "--max-steps", "2", "--learning-rate", "0", "--eval-limit", "7", "--no-meteor",
+              "--similarity-model", "none"]
+    two = run_two_processes(
+        [str(EXAMPLES / "finetune_caption.py"), *common, "--batch-size", "2", "--output-dir", str(tmp_path / "two")],
+        isolated_env(tmp_path / "t"),
+    )
+    assert two.returncode == 0, two.stderr[-4000:]
+    one = _run("finetune_caption.py", tmp_path / "o", *common[1:], "--batch-size", "4",
+               "--output-dir", str(tmp_path / "one"))
+    assert "world size 2, per-device batch 2, gradient accumulation 1, global batch 4" in two.stdout
+    assert "world size 1, per-device batch 4, gradient accumulation 1, global batch 4" in one.stdout
+    results = [json.loads((tmp_path / name / "eval_results.json").read_text()) for name in ("two", "one")]
+    for key in ("num_samples", "bleu_4", "rouge_l", "cider"):
+        assert results[0][key] == pytest.approx(results[1][key], abs=1e-12), key

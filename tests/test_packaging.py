@@ -40,11 +40,15 @@ def test_wheel_holds_every_layer_and_its_data_files(wheel: Path) -> None:
     for layer in LAYERS:
         assert f"journeydb/{layer}/__init__.py" in names
     assert "journeydb/__main__.py" in names and "journeydb/py.typed" in names
+    assert "journeydb/evaluation/report_template.html" in names  # report.html's page
     for config in ("prompt", "caption", "style", "vqa", "test-clean"):
         assert f"journeydb/builder/configs/{config}.yaml" in names
     card = zipfile.ZipFile(wheel).read("journeydb/export/dataset_card.md").decode()
     assert card.startswith("---")  # the card itself, not a symlink's target path
     assert not any(name.startswith(("tests/", "benchmarks/", "metrics/")) for name in names)
+    for metric in ("prompt_inversion", "style_recall", "mc_vqa_acc", "qas"):
+        for file in (f"{metric}.py", "README.md", "app.py"):
+            assert f"journeydb/metrics/{metric}/{file}" in names
 
 
 def test_installed_wheel_runs_from_another_folder(wheel: Path, tmp_path: Path, mini_release: Path) -> None:
@@ -75,6 +79,33 @@ def test_installed_wheel_runs_from_another_folder(wheel: Path, tmp_path: Path, m
     )
     assert cli.returncode == 0, cli.stderr[-3000:]
     assert "| validation |" in cli.stdout
+    metrics = (
+        "import evaluate, journeydb\n"
+        "for name in ('prompt_inversion', 'style_recall', 'mc_vqa_acc', 'qas'):\n"
+        "    module = evaluate.load(journeydb.metric_path(name))\n"
+        "    print(name, type(module).__name__, journeydb.metric_path(name))\n"
+        "acc = evaluate.load(journeydb.metric_path('mc_vqa_acc'))\n"
+        "print(acc.compute(predictions=['A', 'b'], references=['A', 'C'])['accuracy'])\n"
+        "import datasets\n"
+        "journeydb.register()\n"
+        "ds = datasets.load_dataset('journeydb', 'vqa', data_dir=journeydb.sample_dir(), split='validation')\n"
+        "print(len(ds))\n"
+    )
+    loaded = subprocess.run([sys.executable, "-c", metrics], cwd=work, env={**env, "HF_HOME": str(tmp_path / "hf")},
+                            capture_output=True, text=True)
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    lines = loaded.stdout.split("\n")
+    assert lines[4].strip() == "0.5" and int(lines[5]) > 0
+    for line in lines[:4]:
+        name, _, where = line.split()
+        assert Path(where).is_relative_to(site) and Path(where).name == name
+    bench = subprocess.run(
+        [sys.executable, "-m", "journeydb", "benchmark", "--out", str(tmp_path / "report")], cwd=work,
+        env={**env, "JOURNEYDB_CACHE": str(tmp_path / "jdb"), "MPLCONFIGDIR": str(tmp_path / "mpl")},
+        capture_output=True, text=True,
+    )
+    assert bench.returncode == 0, bench.stderr[-3000:]
+    assert (tmp_path / "report" / "results.json").is_file()
     version = subprocess.run([sys.executable, "-m", "journeydb", "--version"], cwd=work, env=env, capture_output=True,
                              text=True)
     assert version.stdout.strip().startswith("journeydb ")

@@ -173,9 +173,12 @@ def test_malformed_json_line_names_file_and_line():
         list(records.iter_jsonl_lines(lines, "anno.jsonl"))
 
 
-def test_peek_img_path():
-    assert records.peek_img_path('{"prompt": "x", "img_path": "./000/a\\u00e9.jpg"}') == "./000/aé.jpg"
-    assert records.peek_img_path('{"prompt": "x"}') is None
+def test_img_path_of_reads_the_parsed_record():
+    assert records.img_path_of(records.decode_line('{"prompt": "x", "img_path": "./000/a\\u00e9.jpg"}', "f:1")) == "000/aé.jpg"
+    assert records.img_path_of(records.decode_line('{"prompt": "x", "img\\u005fpath": ".\\\\000\\\\b.jpg"}', "f:1")) == "000/b.jpg"
+    assert records.img_path_of({"prompt": "x"}) is None
+    with pytest.raises(ReleaseFormatError, match="f:1: .*'img_path' given twice"):
+        records.decode_line('{"img_path": "000/a.jpg", "img_path": "000/b.jpg"}', "f:1")
 
 
 def test_unknown_policy_is_refused():

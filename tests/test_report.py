@@ -67,8 +67,10 @@ def test_mini_release_note_and_empty_input():
 def test_write_report_writes_markdown_and_plots(tmp_path):
     written = write_report(_run(), tmp_path)
     names = sorted(p.split("/")[-1] for p in written)
-    assert names == ["report.md", "score_distributions.png", "style_recall_per_category.png", "vqa_accuracy_by_type.png"]
-    for name in names[1:]:
+    assert names == [
+        "report.html", "report.md", "score_distributions.png", "style_recall_per_category.png", "vqa_accuracy_by_type.png"
+    ]
+    for name in names[2:]:
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     again = tmp_path / "again"
     write_report(_run(), again)

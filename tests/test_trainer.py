@@ -9,7 +9,7 @@ from transformers import EvalPrediction, Seq2SeqTrainer, Seq2SeqTrainingArgument
 import journeydb
 from journeydb.evaluation.score import ScoringOptions
 from journeydb.testing.tiny_blip2 import build_tiny_blip2
-from journeydb.integrations.trainer import BLIP2_IGNORE_KEYS, logits_to_ids, make_compute_metrics
+from journeydb.integrations.trainer import logits_to_ids, make_compute_metrics
 
 QUICK = ScoringOptions(similarity_model=None, meteor=False)
 
@@ -37,23 +37,93 @@ def _collate(processor, with_text=True):
     return collate
 
 
-def test_trainer_two_steps_teacher_forced(captions, tmp_path):
+def _t5_collate(processor):
+    """BLIP-2 FlanT5-style: the inputs are only the image, the labels the decoder's targets."""
+    tokenizer = processor.tokenizer
+
+    def collate(rows):
+        batch = processor(images=[r["image"].convert("RGB") for r in rows], text=[""] * len(rows), return_tensors="pt")
+        labels = tokenizer([r["caption"] for r in rows], padding=True, return_tensors="pt", add_special_tokens=False)
+        batch["labels"] = labels["input_ids"].masked_fill(labels["attention_mask"] == 0, -100)
+        return batch
+
+    return collate
+
+
+def _one_hot(ids: np.ndarray, vocab: int) -> np.ndarray:
+    logits = np.zeros(ids.shape + (vocab,), dtype=np.float32)
+    np.put_along_axis(logits, np.clip(ids, 0, None)[..., None], 1.0, axis=-1)
+    return logits
+
+
+@pytest.mark.parametrize("language_model", ["opt", "t5"])
+@pytest.mark.parametrize("form", ["logits", "ids", "generate"])
+def test_perfect_predictions_score_one(captions, language_model, form):
+    """argmax == the token each label position asks for scores BLEU-4 1.0 and CIDEr 10.0, for both kinds of model,
+    the factory learning the shift from the model alone."""
+    _, val = captions
+    refs = val["caption"]
+    model, processor = build_tiny_blip2(refs, language_model=language_model)
+    tok = processor.tokenizer
+    width = max(len(tok(r, add_special_tokens=False).input_ids) for r in refs) + 2
+    labels = np.full((len(refs), width), -100)
+    wanted = np.zeros((len(refs), width), dtype=np.int64)  # what the model must output at each position
+    for i, ref in enumerate(refs):
+        ids = tok(ref, add_special_tokens=False).input_ids
+        if language_model == "opt":  # labels = inputs ([BOS] + text); position t predicts label t+1
+            labels[i, : len(ids) + 1] = [1] + ids
+            wanted[i, : len(ids)] = ids
+        else:  # labels = decoder targets, predicted in place
+            labels[i, : len(ids)] = ids
+            wanted[i, : len(ids)] = ids
+    if form == "generate":
+        eval_pred = EvalPrediction(predictions=np.where(labels >= 0, labels, 0), label_ids=labels)
+        metric = make_compute_metrics("caption", processor, scoring=QUICK, model=model)
+    else:
+        predictions = _one_hot(wanted, len(tok)) if form == "logits" else wanted
+        eval_pred = EvalPrediction(predictions=predictions, label_ids=labels)
+        metric = make_compute_metrics("caption", processor, scoring=QUICK, predictions_from="logits", model=model)
+    metrics = metric(eval_pred)
+    assert metrics["bleu_4"] == pytest.approx(1.0)
+    assert metrics["cider"] == pytest.approx(10.0)
+
+
+def test_logits_shift_learned_from_inputs_or_refused(captions):
+    """Without model=, the trainer's input ids tell a causal LM (labels copy them); with neither, a clear error."""
+    _, processor = build_tiny_blip2(["red sun over the sea"])
+    tok = processor.tokenizer
+    ids = [1] + tok("red sun over the sea", add_special_tokens=False).input_ids
+    labels = np.array([ids])
+    wanted = np.array([ids[1:] + [0]])
+    metric = make_compute_metrics("caption", processor, scoring=QUICK, predictions_from="logits")
+    metrics = metric(EvalPrediction(predictions=wanted, label_ids=labels, inputs=labels.copy()))
+    assert metrics["bleu_4"] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="pass model="):
+        metric(EvalPrediction(predictions=wanted, label_ids=labels))
+
+
+@pytest.mark.parametrize("language_model", ["opt", "t5"])
+def test_trainer_two_steps_teacher_forced(captions, tmp_path, language_model):
+    """Logits through the trainer with no ignore_keys: the factory makes the trainer drop BLIP-2's cache objects."""
     train, val = captions
-    model, processor = build_tiny_blip2(train["caption"])
+    model, processor = build_tiny_blip2(train["caption"], language_model=language_model)
+    collate = _collate(processor) if language_model == "opt" else _t5_collate(processor)
     trainer = Trainer(
         model=model,
         args=TrainingArguments(
             output_dir=str(tmp_path), max_steps=2, per_device_train_batch_size=4, per_device_eval_batch_size=4,
             remove_unused_columns=False, report_to=[], use_cpu=True, save_strategy="no", disable_tqdm=True,
         ),
-        data_collator=_collate(processor),
+        data_collator=collate,
         train_dataset=train,
         eval_dataset=val,
         preprocess_logits_for_metrics=logits_to_ids,
-        compute_metrics=make_compute_metrics("caption", processor, scoring=QUICK, predictions_from="logits"),
+        compute_metrics=make_compute_metrics(
+            "caption", processor, scoring=QUICK, predictions_from="logits", model=model
+        ),
     )
     trainer.train()
-    metrics = trainer.evaluate(ignore_keys=list(BLIP2_IGNORE_KEYS))
+    metrics = trainer.evaluate()
     for key in ("eval_bleu_4", "eval_rouge_l", "eval_cider", "eval_num_samples"):
         assert key in metrics
     assert metrics["eval_num_samples"] == len(val)
@@ -65,12 +135,7 @@ def test_seq2seq_trainer_generate_encoder_decoder(captions, tmp_path):
     train, val = captions
     model, processor = build_tiny_blip2(train["caption"], language_model="t5")
     tokenizer = processor.tokenizer
-
-    def collate(rows):
-        batch = processor(images=[r["image"].convert("RGB") for r in rows], text=[""] * len(rows), return_tensors="pt")
-        labels = tokenizer([r["caption"] for r in rows], padding=True, return_tensors="pt", add_special_tokens=False)
-        batch["labels"] = labels["input_ids"].masked_fill(labels["attention_mask"] == 0, -100)
-        return batch
+    collate = _t5_collate(processor)
 
     trainer = Seq2SeqTrainer(
         model=model,
@@ -83,10 +148,10 @@ def test_seq2seq_trainer_generate_encoder_decoder(captions, tmp_path):
         processing_class=tokenizer,
         train_dataset=train,
         eval_dataset=val,
-        compute_metrics=make_compute_metrics("caption", processor, scoring=QUICK),
+        compute_metrics=make_compute_metrics("caption", processor, scoring=QUICK, model=model),
     )
     trainer.train()
-    metrics = trainer.evaluate(ignore_keys=list(BLIP2_IGNORE_KEYS))
+    metrics = trainer.evaluate()
     assert metrics["eval_num_samples"] == len(val)
     assert "eval_cider" in metrics
 

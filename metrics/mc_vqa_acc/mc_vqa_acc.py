@@ -11,7 +11,7 @@ import datasets
 import evaluate
 
 from journeydb.release.citation import JOURNEYDB_CITATION
-from journeydb.integrations.evaluate_inputs import CheckedInputs
+from journeydb.integrations.evaluate_inputs import CheckedInputs, given, scores_of
 from journeydb.scoring.choice import check_choice_inputs, score_choices
 
 _CITATION = JOURNEYDB_CITATION
@@ -19,8 +19,8 @@ _CITATION = JOURNEYDB_CITATION
 _DESCRIPTION = """\
 Accuracy of answers to JourneyDB's four-option (A-D) multiple-choice questions, overall and separately for style
 and content questions, as in Table 6 of the JourneyDB paper. Predictions may be bare letters or free text: a
-deterministic, rule-ordered extraction (a clean letter, "answer is X", "(X)", "X." / "X)", a unique option-text
-match; the last occurrence wins within a rule) turns each into a letter. A reply no rule resolves counts as wrong
+deterministic, rule-ordered extraction (a clean letter, "answer is X", "(X)" or "(x)", "X." / "X)", a unique
+option-text match; the last occurrence wins within a rule) turns each into a letter. A reply no rule resolves counts as wrong
 and as invalid; there is no random guess.
 """
 
@@ -29,9 +29,13 @@ Args:
     predictions (`list` of `str`): one reply per question, a letter or free text.
     references (`list` of `str`): the gold answer per question: "C", "C.", "(C)", "C. text", or (with `options`)
         the text of one option. Anything else raises a `ValueError` naming its index.
-    question_types (`list` of `str`): `"style"` or `"content"` per question.
-    options (`list` of `list` of `str`, *optional*): the four option texts per question, in A-D order. Enables
-        option-text predictions and references.
+    question_types (`list` of `str`, *optional*): `"style"` or `"content"` per question (a per-sample input: give
+        it to `add_batch`/`add` too). Without it only `accuracy` is computed. With `evaluate.combine`, name both
+        per-sample inputs in `add_batch` (`options=None` when there are none): combine looks each one up.
+    options (`list` of `list` of `str`, *optional*): the four option texts per question, in A-D order (a
+        per-sample input). Enables option-text predictions and references.
+    return_per_sample (`bool`, defaults to `False`): also return `per_sample`: per question, in input order,
+        `correct` (bool), `letter` (the extracted letter or None) and `rule` (the rule that resolved it).
 Returns:
     accuracy (`float` or `None`): fraction of questions answered correctly, in [0, 1]; higher is better.
     accuracy_style (`float` or `None`): the same over style questions; `None` when there is none.
@@ -53,6 +57,7 @@ Examples:
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
 class McVqaAcc(CheckedInputs, evaluate.Metric):
     check_inputs = staticmethod(check_choice_inputs)
+    optional_inputs = {"question_types": "", "options": []}
 
     def _info(self) -> evaluate.MetricInfo:
         return evaluate.MetricInfo(
@@ -60,7 +65,12 @@ class McVqaAcc(CheckedInputs, evaluate.Metric):
             citation=_CITATION,
             inputs_description=_KWARGS_DESCRIPTION,
             features=datasets.Features(
-                {"predictions": datasets.Value("string"), "references": datasets.Value("string")}
+                {
+                    "predictions": datasets.Value("string"),
+                    "references": datasets.Value("string"),
+                    "question_types": datasets.Value("string"),
+                    "options": datasets.List(datasets.Value("string")),
+                }
             ),
             codebase_urls=["https://github.com/JourneyDB/JourneyDB"],
             reference_urls=["https://arxiv.org/abs/2307.00716", "https://journeydb.github.io"],
@@ -71,8 +81,9 @@ class McVqaAcc(CheckedInputs, evaluate.Metric):
         predictions: list[Optional[str]],
         references: list[str],
         question_types: Optional[list[str]] = None,
-        options: Optional[list[list[str]]] = None,
+        options: Optional[list[Optional[list[str]]]] = None,
+        return_per_sample: bool = False,
     ) -> dict:
-        if question_types is None:
-            raise ValueError("mc_vqa_acc needs question_types: 'style' or 'content' per question")
-        return score_choices(predictions, references, question_types, options).corpus
+        question_types = None if question_types is None else given(question_types, "")
+        options = None if options is None else given(options, [])
+        return scores_of(score_choices(predictions, references, question_types, options), return_per_sample)

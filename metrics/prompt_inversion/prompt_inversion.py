@@ -12,7 +12,7 @@ import datasets
 import evaluate
 
 from journeydb.release.citation import JOURNEYDB_CITATION
-from journeydb.integrations.evaluate_inputs import CheckedInputs
+from journeydb.integrations.evaluate_inputs import CheckedInputs, scores_of
 from journeydb.models.sentence_model import make_sentence_embedder
 from journeydb.scoring.caption import check_caption_inputs, score_captions
 
@@ -45,6 +45,8 @@ Args:
         name, a loaded `SentenceTransformer`, or `None` to skip Similarity.
     batch_size (`int`, defaults to 64): sentence-embedding batch size.
     device (`str`, *optional*): torch device for the embeddings; a GPU when there is one by default.
+    return_per_sample (`bool`, defaults to `False`): also return `per_sample`: per sample, in input order, its
+        `bleu_1`..`bleu_4`, `rouge_l`, `cider` (and `meteor`, `similarity` when computed).
 Returns:
     bleu_1, bleu_2, bleu_3, bleu_4 (`float`): corpus BLEU, cumulative, in [0, 1].
     meteor (`float` or `None`): corpus METEOR 1.5, in [0, 1].
@@ -94,8 +96,10 @@ class PromptInversion(CheckedInputs, evaluate.Metric):
         similarity_model: Any = "default",
         batch_size: int = 64,
         device: Optional[str] = None,
+        return_per_sample: bool = False,
     ) -> dict:
         embed = None
         if similarity_model is not None:
             embed = make_sentence_embedder(similarity_model, batch_size=batch_size, device=device)
-        return score_captions(predictions, references, tokenizer=tokenizer, meteor=meteor, embed=embed).corpus
+        scored = score_captions(predictions, references, tokenizer=tokenizer, meteor=meteor, embed=embed)
+        return scores_of(scored, return_per_sample)

@@ -8,7 +8,7 @@ import evaluate
 
 from journeydb.release.citation import JOURNEYDB_CITATION
 from journeydb.models.llm_judge import compute_qas
-from journeydb.integrations.evaluate_inputs import CheckedInputs
+from journeydb.integrations.evaluate_inputs import CheckedInputs, scores_of
 from journeydb.scoring.qas import check_qas_inputs
 
 _CITATION = JOURNEYDB_CITATION
@@ -33,6 +33,8 @@ Args:
         downloads it), a loaded `(model, tokenizer)` pair, or a callable judge `f(batch: list[dict]) -> list[str]`
         whose dicts have `prompt`, `question`, `options` and which returns one letter "A"-"D" per item.
     batch_size (`int`, *optional*, defaults to 32): Questions per forward pass (or per call of a callable judge).
+    return_per_sample (`bool`, *optional*, defaults to `False`): Also return `per_sample`: `qas_style` and
+        `qas_content` per image, in input order (NaN for an image without questions of that type).
 
 Returns:
     qas (`float` or `None`): Mean of `qas_style` and `qas_content` (`None` unless both are defined).
@@ -82,13 +84,14 @@ class Qas(CheckedInputs, evaluate.Metric):
     # so rows of the `vqa` config and hand-written questions (no `question_id`) are both accepted
     check_inputs = staticmethod(check_qas_inputs)
 
-    def _compute(self, predictions, references, model=None, batch_size=32):
+    def _compute(self, predictions, references, model=None, batch_size=32, return_per_sample=False):
         if model is None:
             raise ValueError(
                 "QAS needs a judge: pass model=<path or name of a causal LM | (model, tokenizer) | callable>"
             )
         # With evaluate's own num_process > 1, only process 0 gets here (holding everyone's inputs): it must not wait
         # for the other processes to share the judging.
-        return compute_qas(
+        scored = compute_qas(
             predictions, references, model, batch_size=batch_size, split_across_processes=self.num_process == 1
-        ).corpus
+        )
+        return scores_of(scored, return_per_sample)

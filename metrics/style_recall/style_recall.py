@@ -9,7 +9,7 @@ import datasets
 import evaluate
 
 from journeydb.release.citation import JOURNEYDB_CITATION
-from journeydb.integrations.evaluate_inputs import CheckedInputs
+from journeydb.integrations.evaluate_inputs import CheckedInputs, scores_of
 from journeydb.scoring.style import check_style_inputs, style_recall
 
 _CITATION = JOURNEYDB_CITATION
@@ -31,6 +31,8 @@ Args:
     k (`int` or `list` of `int`, defaults to `[1, 5, 10]`): the cut-off(s).
     style_tree (`str` or `dict`, *optional*): a style tree `{category: [phrases]}` or the path of its JSON file;
         adds the per-category recall.
+    return_per_sample (`bool`, defaults to `False`): also return `per_sample`: `recall@{k}` per image, in input
+        order (NaN for an image without gold).
 Returns:
     `recall@{k}` (`float` in [0, 1], higher is better; None when no image has gold) for each k;
     with a style tree also `per_category_recall@{k}`, `per_category` ({category: {"num_images", "recall@{k}"...}}),
@@ -85,5 +87,6 @@ class StyleRecall(CheckedInputs, evaluate.Metric):
         references: Sequence[Sequence[str]],
         k: Union[int, Sequence[int]] = (1, 5, 10),
         style_tree: Optional[Union[str, Mapping[str, list[str]]]] = None,
+        return_per_sample: bool = False,
     ) -> dict[str, Any]:
-        return style_recall(predictions, references, k=k, style_tree=style_tree).corpus
+        return scores_of(style_recall(predictions, references, k=k, style_tree=style_tree), return_per_sample)

@@ -20,6 +20,8 @@ _PUBLIC = {
     "JourneyDBConfig": "journeydb.builder.builder",
     "config_declarations": "journeydb.builder.builder",
     "load": "journeydb.builder.builder",
+    "metric_path": "journeydb.integrations.metric_modules",
+    "register": "journeydb.integrations.hf_register",
     "export_parquet": "journeydb.export.parquet",
     "sample_dir": "journeydb.release.sample",
     "write_sample_release": "journeydb.release.sample",

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import posixpath
-from pathlib import Path
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -28,9 +27,10 @@ import yaml
 from datasets.builder import Key
 from datasets.utils.file_utils import xisdir, xopen
 
-from journeydb.release import annotation_index, layout, records
+from journeydb.release import annotation_index, fingerprint, layout, records
 from journeydb.release.citation import JOURNEYDB_CITATION
 from journeydb.release.records import OnBadRecords, ReadStats, Record, ReleaseFormatError
+from journeydb.builder import shards as shard_reading
 from journeydb.release.style_tree import categories_of, load_style_tree, phrase_categories
 
 logger = logging.getLogger(__name__)
@@ -79,6 +79,18 @@ def _code_hash() -> str:
     return digest.hexdigest()[:16]
 
 
+def _prepared_hash(kwargs: dict[str, Any]) -> str:
+    """The prepared data's cache key: the code, plus the content of what the config reads (annotation bytes, image
+    shards' size+mtime+gzip trailer, side files), so a changed release is prepared again instead of served stale."""
+    name = kwargs.get("config_name") or JourneyDB.DEFAULT_CONFIG_NAME
+    data_dir = kwargs.get("data_dir")
+    if not data_dir or name not in config_declarations():
+        return _code_hash()
+    side = (kwargs.get("style_tree"), kwargs.get("test_annotations"))
+    release = fingerprint.release_key(str(data_dir), config_declarations()[name].splits, side)
+    return hashlib.sha256(f"{_code_hash()}\0{release}".encode()).hexdigest()[:16]
+
+
 @dataclass
 class JourneyDBConfig(datasets.BuilderConfig):
     """BuilderConfig for JourneyDB.
@@ -122,7 +134,8 @@ class JourneyDB(datasets.GeneratorBasedBuilder):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("dataset_name", "journeydb")
-        kwargs.setdefault("hash", _code_hash())
+        if "hash" not in kwargs:
+            kwargs["hash"] = _prepared_hash(kwargs)
         super().__init__(*args, **kwargs)
         # config kwargs are set on a copy of the declared config without re-running __post_init__: check here
         records.check_on_bad_records(self.config.on_bad_records)
@@ -136,6 +149,16 @@ class JourneyDB(datasets.GeneratorBasedBuilder):
             license=_LICENSE,
             citation=JOURNEYDB_CITATION,
         )
+
+    def _prepare_split_single(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        # datasets wraps a generator error in DatasetGenerationError; with num_proc > 1 its cause is lost on the way
+        # back from the worker (a RemoteTraceback). Raise ours, which name file and line, from the worker itself.
+        try:
+            yield from super()._prepare_split_single(*args, **kwargs)
+        except datasets.exceptions.DatasetGenerationError as err:
+            if isinstance(err.__cause__, (ReleaseFormatError, FileNotFoundError)):
+                raise err.__cause__ from None
+            raise
 
     # ----------------------------------------------------------------------------------------------------------
     def _split_generators(self, dl_manager: datasets.DownloadManager) -> list[datasets.SplitGenerator]:
@@ -153,9 +176,9 @@ class JourneyDB(datasets.GeneratorBasedBuilder):
             shards = []
             for name, path in zip(shard_names, shard_paths):
                 if xisdir(path):
-                    shards.append({"name": name, "files": dl_manager.iter_files(path), "root": path})
+                    shards.append({"name": name, "folder": path})
                 else:
-                    shards.append({"name": name, "archive": dl_manager.iter_archive(dl_manager.download(path))})
+                    shards.append({"name": name, "archive": dl_manager.download(path)})
             generators.append(
                 datasets.SplitGenerator(
                     name=split,
@@ -163,6 +186,7 @@ class JourneyDB(datasets.GeneratorBasedBuilder):
                         "split": split,
                         "annotation_path": dl_manager.download(annotation_path),
                         "annotation_name": annotation_path,
+                        "annotation_key": fingerprint.annotation_key(annotation_path),
                         "shards": shards,
                         "all_shard_names": tuple(shard_names),
                     },
@@ -175,6 +199,7 @@ class JourneyDB(datasets.GeneratorBasedBuilder):
         split: str,
         annotation_path: str,
         annotation_name: str,
+        annotation_key: str,
         shards: list[dict[str, Any]],
         all_shard_names: tuple[str, ...],
     ) -> Iterator[tuple[Key, dict[str, Any]]]:
@@ -184,16 +209,18 @@ class JourneyDB(datasets.GeneratorBasedBuilder):
         is_test = split == "test"
         stats = ReadStats()
         policy = self.config.on_bad_records
-        index = annotation_index.build_index(annotation_path, annotation_name, all_shard_names, is_test)
+        index = annotation_index.build_index(
+            annotation_path, annotation_name, all_shard_names, is_test, content_key=annotation_key
+        )
         if reports_orphans:
-            _report_unrouted(index, annotation_name, is_test, policy, stats)
+            shard_reading.report_unrouted(index, annotation_name, is_test, policy, stats)
         test_truth = self._test_ground_truth(stats) if self.config.name == "test-clean" else None
         tree_index = phrase_categories(load_style_tree(self.config.style_tree)) if self.config.style_tree else None
 
         for shard_index, shard in enumerate(shards):
-            pending = _shard_annotations(index, shard["name"], annotation_name, policy, stats)
+            pending = shard_reading.shard_annotations(index, shard["name"], annotation_name, policy, stats)
             row_index = 0
-            for member_name, read_bytes in _iter_shard_images(shard):
+            for member_name, read_bytes in shard_reading.iter_shard_images(shard):
                 image_id = records.image_id_of(member_name)
                 line = pending.pop(image_id, None)
                 if line is None:  # the release has more images than labelled ones (paper Table 2)
@@ -201,14 +228,20 @@ class JourneyDB(datasets.GeneratorBasedBuilder):
                     continue
                 line_no, raw = line
                 where = f"{annotation_name}:{line_no}"
-                decoded = records.decode_line(raw, where)
+                decoded = records.decode_line(raw, where)  # routed lines decoded once already
                 record = records.parse_record(decoded, where, policy, stats, with_answers=not is_test)
                 if record is None:
                     continue
                 row = self._row(record, where, stats, tree_index, test_truth)
                 if row is None:
                     continue
-                row["image"] = {"path": posixpath.basename(member_name), "bytes": read_bytes()}
+                data = read_bytes()
+                problem = layout.image_problem(data)
+                if problem is not None:
+                    where_image = f"image shard {shard['name']}: {member_name} ({where})"
+                    records.handle_bad(policy, stats, "undecodable images", where_image, problem)
+                    continue
+                row["image"] = {"path": posixpath.basename(member_name), "bytes": data}
                 yield Key(shard_index, row_index), row
                 row_index += 1
             for image_id, (line_no, _) in pending.items():
@@ -268,55 +301,17 @@ class JourneyDB(datasets.GeneratorBasedBuilder):
         truth: dict[str, Record] = {}
         with xopen(path, "rb") as f:
             for line_no, raw in records.iter_jsonl_lines(f, path):
-                record = records.parse_record(raw, f"{path}:{line_no}", self.config.on_bad_records, stats)
-                if record is not None:
-                    truth.setdefault(record.image_id, record)
+                where = f"{path}:{line_no}"
+                record = records.parse_record(raw, where, self.config.on_bad_records, stats)
+                if record is None:
+                    continue
+                first = truth.setdefault(record.image_id, record)
+                if first is not record:  # which one is the truth? a conflict is an error under every policy
+                    if first != record:
+                        raise ReleaseFormatError(f"{where}: image {record.image_id} has other ground truth above")
+                    records.handle_bad(self.config.on_bad_records, stats, "duplicate annotations", where,
+                                       f"image {record.image_id} is annotated twice (identically)")
         return truth
-
-
-def _report_unrouted(
-    index: Path, name: str, is_test: bool, policy: OnBadRecords, stats: ReadStats
-) -> None:
-    """Count (or raise for) the annotation lines that name no shard of the split: bad or missing `img_path`, or
-    a shard that is not there. Done by one worker only, so nothing is counted twice."""
-    for line_no, raw in annotation_index.shard_lines(index, annotation_index.UNROUTED):
-        where = f"{name}:{line_no}"
-        img_path = records.peek_img_path(raw)
-        if img_path is None:  # decode fully: a malformed line raises here, naming file and line
-            records.parse_record(records.decode_line(raw, where), where, policy, stats, with_answers=not is_test)
-            continue
-        try:
-            relative = records.validate_img_path(img_path, where)
-        except records.BadRecord as err:
-            records.handle_bad(policy, stats, "bad img_path", where, str(err))
-            continue
-        stats.skip("annotations whose image is in no shard", f"{where} ({relative})")
-
-
-def _shard_annotations(
-    index: Path, shard: str, name: str, policy: OnBadRecords, stats: ReadStats
-) -> dict[str, tuple[int, str]]:
-    """image_id -> (line number, raw line) for one shard; lines are decoded only when their image comes by."""
-    pending: dict[str, tuple[int, str]] = {}
-    for line_no, raw in annotation_index.shard_lines(index, shard):
-        image_id = records.image_id_of(records.peek_img_path(raw) or "")
-        if image_id in pending:
-            where = f"{name}:{line_no}"
-            records.handle_bad(policy, stats, "duplicate annotations", where, f"image {image_id} is annotated twice")
-            continue
-        pending[image_id] = (line_no, raw)
-    return pending
-
-
-def _iter_shard_images(shard: dict[str, Any]) -> Iterator[tuple[str, Any]]:
-    """(member name, zero-argument bytes reader) for each image of a shard; folders are read lazily."""
-    if "archive" in shard:
-        for member_name, data in layout.iter_archive_images(shard["name"], shard["archive"]):
-            yield member_name, (lambda data=data: data)
-    else:
-        for path in shard["files"]:
-            if records.is_image_member(path):
-                yield path, (lambda path=path: layout.read_file(path))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -371,8 +366,10 @@ def load(
     """
     if config not in config_declarations():
         raise ValueError(f"unknown JourneyDB config {config!r}; choose one of {sorted(config_declarations())}")
-    builder = JourneyDB(config_name=config, data_dir=str(data_dir), cache_dir=cache_dir, **config_kwargs)
-    if streaming:
+    # streaming prepares nothing, so it needs no content key (which reads every annotation byte)
+    key = {"hash": _code_hash()} if streaming else {}
+    builder = JourneyDB(config_name=config, data_dir=str(data_dir), cache_dir=cache_dir, **key, **config_kwargs)
+    if streaming:  # nothing is prepared: the release is read as it is now
         return builder.as_streaming_dataset(split=split)
     try:
         builder.download_and_prepare(num_proc=num_proc)

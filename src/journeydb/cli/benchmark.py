@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import Optional
 
 from journeydb.evaluation.benchmark import (
     DEFAULT_BASELINE_TRAIN_SIZE,
@@ -12,7 +13,8 @@ from journeydb.evaluation.benchmark import (
     run_benchmark,
 )
 from journeydb.evaluation.tasks import TASK_NAMES
-from .evaluate import add_scoring_arguments, scoring_options
+from journeydb.models.sharding import process_layout
+from .evaluate import add_gallery_argument, add_scoring_arguments, scoring_options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -46,8 +48,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--style-limit",
         type=int,
         default=DEFAULT_STYLE_LIMIT,
-        help="ranked style phrases kept per image (default %(default)s)",
+        help="ranked style phrases kept per image (default: what the scores need, the top max(--k) overall and in "
+        "each style category)",
     )
+    p.add_argument(
+        "--limit",
+        type=int,
+        metavar="N",
+        help="score only N images of the split: those with the smallest SHA-256 of image_id (the same N for every "
+        "task, model and run)",
+    )
+    add_gallery_argument(p)
     add_scoring_arguments(p)
     p.set_defaults(func=run)
 
@@ -73,12 +84,25 @@ def _first_line(opts: BenchmarkOptions, data_dir: str) -> str:
     )
 
 
+def _start_processes(device: Optional[str]) -> None:
+    """Under `accelerate launch` / torchrun, start accelerate's state; on CPU it goes distributed only when asked
+    (gloo), which is how the processes of a run without GPUs share the work."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return
+    import torch
+    from accelerate import PartialState
+
+    PartialState(cpu=device == "cpu" or not torch.cuda.is_available())
+
+
 def run(args: argparse.Namespace) -> int:
     from journeydb.evaluation.report import render_markdown
     from journeydb.release.sample import sample_dir
 
     if args.baseline_train_size is not None and args.baseline_train_size < 1:
         raise ValueError(f"--baseline-train-size must be >= 1, got {args.baseline_train_size}")
+    if args.gallery_size < 0:
+        raise ValueError(f"--gallery-size must be >= 0, got {args.gallery_size}")
     opts = BenchmarkOptions(
         data_dir=args.data_dir,
         split=args.split,
@@ -93,15 +117,25 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         baseline_train_size=args.baseline_train_size,
         style_limit=args.style_limit,
+        gallery_size=args.gallery_size,
+        limit=args.limit,
         scoring=scoring_options(args),
     )
     if opts.split == "test" and not opts.test_annotations:
         raise ValueError(
             "the release withholds the test ground truth: pass --test-annotations, or use --split validation"
         )
-    print(_first_line(opts, args.data_dir or sample_dir()), flush=True)
+    if args.limit is not None and args.limit < 1:
+        raise ValueError(f"--limit must be >= 1, got {args.limit}")
+    _start_processes(args.device)
+    main = process_layout().process_index == 0  # under a launcher the main process alone prints
+    if main:
+        print(_first_line(opts, args.data_dir or sample_dir()), flush=True)
     results = run_benchmark(opts)
+    if not main:
+        return 0
     print(render_markdown(results))
-    files = sorted(os.path.relpath(os.path.join(root, f), opts.out) for root, _, fs in os.walk(opts.out) for f in fs)
+    files = sorted(os.path.relpath(os.path.join(root, f), opts.out) for root, _, fs in os.walk(opts.out) for f in fs
+                   if not f.startswith("."))  # not the resume states
     print(f"wrote to {opts.out}: {', '.join(files)}")
     return 0

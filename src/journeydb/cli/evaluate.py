@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 
+from journeydb.evaluation.gallery import DEFAULT_GALLERY_SIZE
 from journeydb.evaluation.predictions import evaluate_predictions
 from journeydb.evaluation.score import DEFAULT_RECALL_K, ScoringOptions
 from journeydb.evaluation.tasks import TASK_NAMES, get_task, load_references
@@ -42,6 +43,17 @@ def add_scoring_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
 
 
+def add_gallery_argument(p: argparse.ArgumentParser) -> None:
+    """`--gallery-size` of report.html (shared with `journeydb benchmark`)."""
+    p.add_argument(
+        "--gallery-size",
+        type=int,
+        default=DEFAULT_GALLERY_SIZE,
+        metavar="N",
+        help="report.html shows per task the N worst, N best and N random samples (default %(default)s; 0: none)",
+    )
+
+
 def scoring_options(args: argparse.Namespace) -> ScoringOptions:
     similarity = None if args.similarity_model.lower() == "none" else args.similarity_model
     if args.meteor_jobs is not None and args.meteor_jobs < 1:
@@ -76,8 +88,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--data-dir", required=True, help="the release folder (contains data/)")
     p.add_argument("--split", default="validation", choices=("train", "validation", "test"), help="(default %(default)s)")
     p.add_argument("--model-name", help="row label in the tables (default: the prediction file's name)")
-    p.add_argument("--out", metavar="DIR", help="also write results.json, report.md and plots here")
+    p.add_argument("--out", metavar="DIR", help="also write results.json, report.md, plots and report.html here")
     p.add_argument("--strict", action="store_true", help="missing, duplicate or unknown ids are an error")
+    add_gallery_argument(p)
     add_scoring_arguments(p)
     p.set_defaults(func=run)
 
@@ -88,8 +101,12 @@ def run(args: argparse.Namespace) -> int:
     from journeydb.evaluation.report import render_markdown, write_report
 
     options = scoring_options(args)
+    if args.gallery_size < 0:
+        raise ValueError(f"--gallery-size must be >= 0, got {args.gallery_size}")
     refs = load_references(args.task, args.data_dir, args.split, test_annotations=args.test_annotations)
-    entry = evaluate_predictions(args.predictions, refs, options, model_label=args.model_name, strict=args.strict)
+    entry = evaluate_predictions(
+        args.predictions, refs, options, model_label=args.model_name, strict=args.strict, gallery_size=args.gallery_size
+    )
     if get_task(args.task).prompts_from:  # a judged task: its rows name the judge and the prompts' model
         entry["judge"] = judge_label(options.judge)
         entry["prompt_model"] = entry["model"]

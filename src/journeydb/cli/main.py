@@ -13,7 +13,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 from journeydb import __version__
 
 # subcommand modules, in the order `journeydb --help` lists them
-COMMANDS = ("benchmark", "evaluate", "sample", "info", "style-tree", "export")
+COMMANDS = ("benchmark", "evaluate", "sample", "info", "style-tree", "export", "lmms-eval")
 
 
 def build_parser() -> argparse.ArgumentParser:

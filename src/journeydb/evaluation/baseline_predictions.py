@@ -6,6 +6,7 @@ scored images (`BaselineQueries`: the images' features and their nearest trainin
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -23,24 +24,42 @@ PredictionRows = list[dict[str, Any]]
 
 
 class FittedBaselines:
-    """The baselines fitted on the training split (its first `train_size` images, in dataset order)."""
+    """The baselines fitted on the training split: its first `train_size` images, in dataset order.
 
-    def __init__(self, data_dir: str, train_size: Optional[int], cache_dir: Optional[str]) -> None:
-        from journeydb.builder.builder import load
+    The training configs are streamed and cut at `train_size` rows each, so no more of train is read than that
+    (an Arrow copy of the whole split is never prepared); the index holds the features of those images only.
+    """
 
-        train = load("prompt", data_dir=data_dir, split="train", cache_dir=cache_dir)
-        if train_size is not None and len(train) > train_size:
-            logger.warning("baselines: using the first %d of %d training images", train_size, len(train))
-            train = train.select(range(train_size))
-        self.index = ImageIndex.from_rows(train, description="baseline: training image features")
-        meta = train.remove_columns("image")
-        self.prompts = dict(zip(meta["image_id"], meta["prompt"]))
-        self.styles = StyleRanker(dict(zip(meta["image_id"], meta["style"])))
-        captions = load("caption", data_dir=data_dir, split="train", cache_dir=cache_dir).remove_columns("image")
-        self.captions = {i: c for i, c in zip(captions["image_id"], captions["caption"]) if i in self.prompts}
+    def __init__(self, data_dir: str, train_size: Optional[int]) -> None:
+        ids, feats, self.prompts, styles = [], [], {}, {}
+        for row in tqdm(_train_rows("prompt", data_dir, train_size), desc="baseline: training image features",
+                        unit="img", total=train_size):
+            ids.append(row["image_id"])
+            feats.append(image_features(row["image"]))
+            self.prompts[row["image_id"]] = row["prompt"]
+            styles[row["image_id"]] = row["style"]
+        if not ids:
+            raise ValueError("ImageIndex: no training images to search")
+        if train_size is not None and len(ids) == train_size:
+            logger.warning("baselines: using the first %d training images (--baseline-train-size)", train_size)
+        self.index = ImageIndex(ids, np.stack(feats))
+        self.styles = StyleRanker(styles)
+        captions = _train_rows("caption", data_dir, train_size, with_image=False)
+        self.captions = {r["image_id"]: r["caption"] for r in captions if r["image_id"] in self.prompts}
         self.caption_index = self.index.subset(self.captions) if self.captions else None
-        vqa = load("vqa", data_dir=data_dir, split="train", cache_dir=cache_dir).remove_columns("image")
+        vqa = (r for r in _train_rows("vqa", data_dir, train_size, with_image=False) if r["image_id"] in self.prompts)
         self.prior = AnswerPrior.from_rows(vqa)
+
+
+def _train_rows(config: str, data_dir: str, limit: Optional[int], with_image: bool = True) -> Any:
+    """The first `limit` rows of a training config, streamed (`image` decoded only when `with_image`)."""
+    from journeydb.builder.builder import load
+
+    rows = load(config, data_dir=data_dir, split="train", streaming=True)
+    if not with_image:
+        rows = rows.remove_columns("image")
+    # islice, not IterableDataset.take: take read a row more than its limit (8 images per config for 7)
+    return itertools.islice(rows, limit) if limit is not None else iter(rows)
 
 
 @dataclass
@@ -50,10 +69,15 @@ class BaselineQueries:
     ids: list[str]
     features: np.ndarray
     neighbours: dict[str, list[str]]
-    style_limit: int
+    style_limit: Optional[int]  # None: what recall needs (`StyleRanker.rank_needed`)
+    style_k: int = 10
+    style_categories: Optional[dict[str, list[str]]] = None  # normalised phrase -> categories of the style tree
 
     @classmethod
-    def of(cls, baselines: FittedBaselines, images: Any, wanted: set[str], style_limit: int) -> "BaselineQueries":
+    def of(
+        cls, baselines: FittedBaselines, images: Any, wanted: set[str], style_limit: Optional[int], style_k: int = 10,
+        style_categories: Optional[dict[str, list[str]]] = None,
+    ) -> "BaselineQueries":
         ids, feats = [], []
         if wanted:
             for row in tqdm(images, desc="baseline: query image features", unit="img"):
@@ -63,7 +87,7 @@ class BaselineQueries:
         width = baselines.index.features.shape[1]
         features = np.stack(feats) if feats else np.zeros((0, width), np.float32)
         nearest = baselines.index.nearest(features, k=baselines.styles.neighbours, query_ids=ids)
-        return cls(ids, features, dict(zip(ids, nearest)), style_limit)
+        return cls(ids, features, dict(zip(ids, nearest)), style_limit, style_k, style_categories)
 
 
 def nearest_prompts(baselines: FittedBaselines, refs: TaskReferences, queries: BaselineQueries) -> PredictionRows:
@@ -81,9 +105,15 @@ def nearest_captions(baselines: FittedBaselines, refs: TaskReferences, queries: 
 
 
 def neighbour_styles(baselines: FittedBaselines, refs: TaskReferences, queries: BaselineQueries) -> PredictionRows:
-    """The style phrases of the nearest training images, ranked by their votes."""
-    rank = baselines.styles.rank
-    return [{"image_id": i, "prediction": rank(queries.neighbours[i], queries.style_limit)} for i in refs.ids]
+    """The style phrases of the nearest training images, ranked by their votes: the top `style_limit`, or (None)
+    only what recall@k needs, the top k overall and in each category."""
+    styles, neighbours = baselines.styles, queries.neighbours
+    if queries.style_limit is not None:
+        return [{"image_id": i, "prediction": styles.rank(neighbours[i], queries.style_limit)} for i in refs.ids]
+    needed = styles.rank_needed
+    return [
+        {"image_id": i, "prediction": needed(neighbours[i], queries.style_k, queries.style_categories)} for i in refs.ids
+    ]
 
 
 def prior_answers(baselines: FittedBaselines, refs: TaskReferences, queries: BaselineQueries) -> PredictionRows:

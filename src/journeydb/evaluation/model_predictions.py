@@ -80,8 +80,10 @@ def clip_style_predictions(
     k: int,
     batch_size: int,
     device: Optional[str],
+    accelerator: Any = None,
 ) -> PredictionRows:
-    """CLIP ranks the style vocabulary of `splits` (the paper's whole style space) for each image of `refs`."""
+    """CLIP ranks the style vocabulary of `splits` (the paper's whole style space) for each image of `refs`;
+    `accelerator` (accelerate's state under a launcher) shares the images over the processes."""
     from journeydb.models.clip_retrieval import rank_styles
     from journeydb.release.style_tree import read_style_vocabulary
 
@@ -94,5 +96,6 @@ def clip_style_predictions(
         k=k,
         batch_size=batch_size,
         device=device,
+        accelerator=accelerator,  # under a launcher: each process embeds its share of the images
     )
     return [{"image_id": i, "prediction": p} for i, p in zip(refs.ids, ranking.phrase_lists(vocabulary))]

@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
+from .gallery import DEFAULT_GALLERY_SIZE, build_gallery
 from .references import TaskReferences
 from .score import ScoringOptions
 from .tasks import Task, get_task, score_task
@@ -93,14 +94,18 @@ def read_predictions(path: str | os.PathLike, task: str) -> list[PredictionLine]
     path = os.fspath(path)
     lines = []
     try:
-        f = open(path, encoding="utf-8")
+        f = open(path, "rb")  # decoded per line, so an encoding error names its line
     except FileNotFoundError:
         raise FileNotFoundError(f"prediction file {path} does not exist") from None
     with f:
-        for line_no, text in enumerate(f, start=1):
+        for line_no, raw in enumerate(f, start=1):
+            where = f"{path}:{line_no}"
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise ValueError(f"{where}: not UTF-8 ({err})") from None
             if not text.strip():
                 continue
-            where = f"{path}:{line_no}"
             try:
                 obj = json.loads(text)
             except json.JSONDecodeError as err:
@@ -188,11 +193,13 @@ def evaluate_predictions(
     options: Optional[ScoringOptions] = None,
     model_label: Optional[str] = None,
     strict: bool = False,
+    gallery_size: int = DEFAULT_GALLERY_SIZE,
 ) -> dict[str, Any]:
     """Read a prediction file, match it to the references, score it: the results entry of one task.
 
     Returns a dict with `model`, `scores`, `num_missing`, `matching` (missing / duplicates / unknown, each with a
-    count and examples), `skipped` (references without ground truth, if any) and `per_sample`.
+    count and examples), `skipped` (references without ground truth, if any), `per_sample` and `gallery` (the
+    report's cards: `gallery_size` worst, best and random samples, see `gallery.build_gallery`).
     """
     lines = read_predictions(path, references.task)
     aligned = align_predictions(lines, references.ids, references.task, strict=strict, source=os.fspath(path))
@@ -203,6 +210,7 @@ def evaluate_predictions(
         "num_missing": score.num_missing,
         "matching": aligned.issues.as_dict(),
         "per_sample": score.per_sample,
+        "gallery": build_gallery(references, aligned.predictions, score, gallery_size),
     }
     if references.skipped.counts:
         entry["skipped"] = references.skipped.summary()

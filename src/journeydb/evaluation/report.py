@@ -26,6 +26,7 @@ DASH = "–"
 
 # (header, score key, scale, decimals, printed as a percentage)
 Column = tuple[str, str, float, int, bool]
+Table = tuple[list[str], list[list[str]]]  # header, rows of formatted cells
 _TEXT_COLUMNS: list[Column] = [
     ("BLEU-4", "bleu_4", 100.0, 2, False),
     ("METEOR", "meteor", 100.0, 2, False),
@@ -75,8 +76,8 @@ def _grouped_table(
     columns: Sequence[Column],
     label: Callable[[dict], str] = lambda entry: entry["model"],
     extra: Sequence[tuple[str, Callable[[dict], str]]] = (),
-) -> Optional[str]:
-    """One row per model label, one column group per split (the paper's val | test layout)."""
+) -> Optional[Table]:
+    """(header, rows): one row per model label, one column group per split (the paper's val | test layout)."""
     splits = _splits(runs)
     cells: dict[str, dict[str, dict]] = {}  # label -> split -> task entry
     for run in runs:
@@ -97,7 +98,7 @@ def _grouped_table(
             scores = by_split.get(split, {}).get("scores", {})
             row += [format_value(scores.get(key), scale, dec, pct) for _, key, scale, dec, pct in columns]
         rows.append(row)
-    return _markdown_table(header, rows)
+    return header, rows
 
 
 def _style_columns(runs: Sequence[dict]) -> list[Column]:
@@ -127,19 +128,8 @@ def render_markdown(runs: dict | Sequence[dict], title: str = "JourneyDB benchma
         "VQA accuracy, style recall and QAS in percent (the paper's scales).",
         "",
     ]
-    sections = [
-        ("Table 3: Prompt inversion", "prompt_inversion", _TEXT_COLUMNS + [_SIMILARITY]),
-        ("Table 4: Image captioning", "caption", _TEXT_COLUMNS),
-        ("Table 5: Style retrieval (recall, %)", "style", _style_columns(runs)),
-        ("Table 6: Multiple-choice VQA (accuracy)", "vqa", _VQA_COLUMNS),
-    ]
-    for heading, task, columns in sections:
-        table = _grouped_table(runs, task, columns) if columns else None
-        if table:
-            out += [f"## {heading}", "", table, ""]
-    table8 = _table8(runs)
-    if table8:
-        out += ["## Table 8: Prompt inversion with QAS", "", table8, ""]
+    for heading, (header, rows) in paper_tables(runs):
+        out += [f"## {heading}", "", _markdown_table(header, rows), ""]
     out += ["## Details", ""]
     for run in runs:
         out += _details(run)
@@ -147,7 +137,20 @@ def render_markdown(runs: dict | Sequence[dict], title: str = "JourneyDB benchma
     return "\n".join(out)
 
 
-def _table8(runs: Sequence[dict]) -> Optional[str]:
+def paper_tables(runs: Sequence[dict]) -> list[tuple[str, Table]]:
+    """(heading, (header, rows)) of the paper's Tables 3, 4, 5, 6 and 8, for the tasks present in `runs`."""
+    sections = [
+        ("Table 3: Prompt inversion", "prompt_inversion", _TEXT_COLUMNS + [_SIMILARITY]),
+        ("Table 4: Image captioning", "caption", _TEXT_COLUMNS),
+        ("Table 5: Style retrieval (recall, %)", "style", _style_columns(runs)),
+        ("Table 6: Multiple-choice VQA (accuracy)", "vqa", _VQA_COLUMNS),
+    ]
+    tables = [(heading, _grouped_table(runs, task, cols) if cols else None) for heading, task, cols in sections]
+    tables.append(("Table 8: Prompt inversion with QAS", _table8(runs)))
+    return [(heading, table) for heading, table in tables if table]
+
+
+def _table8(runs: Sequence[dict]) -> Optional[Table]:
     """Prompt-inversion scores and QAS side by side, one row per (prompt model, judge)."""
     joined = []
     for run in runs:
@@ -336,9 +339,12 @@ PLOTS = {
 
 
 def write_report(
-    runs: dict | Sequence[dict], out_dir: str | os.PathLike, title: str = "JourneyDB benchmark"
+    runs: dict | Sequence[dict], out_dir: str | os.PathLike, title: str = "JourneyDB benchmark", images: Any = None
 ) -> list[str]:
-    """Write `report.md` and the PNG plots into `out_dir`; returns the paths written."""
+    """Write `report.md`, the PNG plots and `report.html` (`report_html`) into `out_dir`; returns the paths written.
+
+    `images`: a dataset with `image_id` and `image` to take the gallery's thumbnails from (default: the split of
+    each run's `data_dir`)."""
     runs = [runs] if isinstance(runs, dict) else list(runs)
     out_dir = os.fspath(out_dir)
     os.makedirs(out_dir, exist_ok=True)
@@ -351,4 +357,7 @@ def write_report(
         path = plot(runs, os.path.join(out_dir, name))
         if path:
             written.append(path)
+    from .report_html import write_html  # it renders the tables and plots made above
+
+    written.append(write_html(runs, out_dir, title=title, images=images))
     return written

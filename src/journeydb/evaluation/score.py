@@ -89,6 +89,8 @@ class TaskScore:
     scores: dict[str, Any]
     num_missing: int = 0
     per_sample: dict[str, list[float]] = field(default_factory=dict)  # for the distribution plots
+    # per reference id, in the references' order: the scorer's own per-sample values, for the report's gallery
+    samples: dict[str, list[Any]] = field(default_factory=dict)
 
 
 TaskScorer = Callable[[TaskReferences, Sequence[Any], ScoringOptions, Optional[Sequence[bool]]], TaskScore]
@@ -134,7 +136,9 @@ def score_text_task(
     per_sample = {}
     if "similarity" in scored.per_sample:
         per_sample["Similarity per sample"] = [float(v) for v in scored.per_sample["similarity"]]
-    return TaskScore(references.task, dict(scored.corpus), _num_missing(present), per_sample)
+    shown = [k for k in ("bleu_4", "meteor", "cider", "similarity") if k in scored.per_sample]
+    samples = {k: [float(v) for v in scored.per_sample[k]] for k in shown}
+    return TaskScore(references.task, dict(scored.corpus), _num_missing(present), per_sample, samples)
 
 
 def score_style_task(
@@ -151,7 +155,8 @@ def score_style_task(
     )
     top = max(options.recall_k)
     per_sample = {f"recall@{top} per image": _defined(scored.per_sample[f"recall@{top}"])}
-    return TaskScore(references.task, dict(scored.corpus), _num_missing(present), per_sample)
+    samples = {k: [float(v) for v in values] for k, values in scored.per_sample.items()}
+    return TaskScore(references.task, dict(scored.corpus), _num_missing(present), per_sample, samples)
 
 
 def score_vqa_task(
@@ -170,7 +175,8 @@ def score_vqa_task(
     for image_id, correct in zip(references.image_ids, scored.per_sample["correct"].tolist()):
         correct_by_image.setdefault(image_id, []).append(correct)
     per_sample = {"accuracy per image": [sum(c) / len(c) for c in correct_by_image.values()]}
-    return TaskScore(references.task, dict(scored.corpus), _num_missing(present), per_sample)
+    samples = {"letter": list(scored.per_sample["letter"]), "correct": scored.per_sample["correct"].tolist()}
+    return TaskScore(references.task, dict(scored.corpus), _num_missing(present), per_sample, samples)
 
 
 def score_qas_task(
@@ -195,4 +201,6 @@ def score_qas_task(
         "QAS_s per image": _defined(scored.per_sample["qas_style"]),
         "QAS_c per image": _defined(scored.per_sample["qas_content"]),
     }
-    return TaskScore(references.task, dict(scored.corpus), _num_missing(present), per_sample)
+    samples = {k: [float(v) for v in scored.per_sample[k]] for k in ("qas_style", "qas_content")}
+    samples["answers"] = list(scored.per_sample["answers"])
+    return TaskScore(references.task, dict(scored.corpus), _num_missing(present), per_sample, samples)

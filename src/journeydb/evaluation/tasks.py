@@ -175,10 +175,14 @@ def reference_rows(
     """The `datasets.Dataset` holding a task's ground truth (`test-clean` on the test split), images included when
     asked; this prepares the config's splits. Scoring needs no image: `load_references` reads annotations only."""
     from journeydb.builder.builder import load
+    from journeydb.evaluation.export_source import is_export_folder, load_export
 
     config = _truth_config(get_task(task), split, test_annotations)
-    extra = {"test_annotations": test_annotations} if config == "test-clean" else {}
-    dataset = load(config, data_dir=data_dir, split=split, cache_dir=cache_dir, **extra)
+    if config != "test-clean" and is_export_folder(data_dir):  # a `journeydb export` folder instead of the release
+        dataset = load_export(config, data_dir, split, cache_dir=cache_dir)
+    else:
+        extra = {"test_annotations": test_annotations} if config == "test-clean" else {}
+        dataset = load(config, data_dir=data_dir, split=split, cache_dir=cache_dir, **extra)
     return dataset if with_images else dataset.remove_columns("image")
 
 
@@ -207,8 +211,12 @@ def load_references(
     Read from that split's annotation file alone (`annotation_rows`): no image is opened and nothing is prepared,
     so scoring validation never touches train. `cache_dir` is accepted for the callers' symmetry with `load`.
     """
+    from journeydb.evaluation.export_source import is_export_folder
+
     spec = get_task(task)
     config = _truth_config(spec, split, test_annotations)
+    if config != "test-clean" and is_export_folder(data_dir):  # an export has no annotation files: its tables
+        return references_from_rows(task, reference_rows(task, data_dir, split, cache_dir), split)
     rows = annotation_rows(data_dir, split, config, test_annotations=test_annotations)
     return references_from_rows(task, rows, split)
 

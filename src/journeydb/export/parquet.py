@@ -11,7 +11,8 @@ The unit of work, progress and resumption is one image shard of one config's spl
 parts written under temporary names, renamed when the unit is complete, then its record). A worker takes several
 units of one split and runs the builder over them once, so it reads the annotation file once, and tells them apart
 by the builder's `Key(shard index, row index)`. A rerun keeps the units whose record matches (same builder code,
-config options, export options and source file sizes) and whose files are all there; it redoes the others.
+config options, export options and the content keys of its sources) and whose files are all there; it redoes the
+others. It never deletes a file it did not write, and refuses to resume into split folders holding such files.
 
 Sizes: a row is one released image with its annotations; a row group holds at most `row_group_rows` rows and is
 closed early once it holds `row_group_size` bytes of images; a part is closed once it holds `max_shard_size` bytes
@@ -33,14 +34,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
 import datasets
-from datasets.utils.file_utils import xgetsize, xisfile
 from datasets.utils.py_utils import convert_file_size_to_int
 from datasets.utils.sharding import _merge_gen_kwargs, _split_gen_kwargs
 from datasets.utils.tqdm import tqdm as hf_tqdm
 from filelock import FileLock, Timeout
 
-from journeydb.release import layout
-from journeydb.builder.builder import JourneyDB, config_declarations
+from journeydb.release import fingerprint, layout
+from journeydb.builder.builder import JourneyDB, _code_hash, config_declarations
 from .card import SplitExport, render_readme
 from .units import (
     STATE_DIR,
@@ -51,6 +51,7 @@ from .units import (
     forget_shards_not_in,
     is_complete,
     read_record,
+    refuse_foreign_files,
     write_atomically,
 )
 
@@ -198,11 +199,14 @@ def _plan_split(
             "options": asdict(options),
         }
     )
-    annotation_size = _source_size(layout.annotation_path(folder, split))
+    # content keys (fingerprint.py): a same-size annotation edit, or any change inside an extracted folder, redoes
+    # the units concerned
+    annotation = fingerprint.annotation_key(layout.annotation_path(folder, split))
     fingerprints = tuple(
-        _digest({"split": split_fp, "shard": name, "size": _source_size(path), "annotation": annotation_size})
+        _digest({"split": split_fp, "shard": name, "source": fingerprint.shard_key(path), "annotation": annotation})
         for name, path in zip(names, paths)
     )
+    refuse_foreign_files(out, config, split, set(names))
     forget_shards_not_in(out, config, split, set(names))
     pending = [
         index
@@ -260,7 +264,11 @@ def _run_jobs(jobs: list[_Job], num_proc: int, desc: str) -> None:
 
 def _builder(config: str, data_dir: str, out: Path, config_kwargs: dict[str, Any]) -> JourneyDB:
     # the builder only streams here; its cache folder receives nothing but datasets' lock files, kept with the state
-    return JourneyDB(config_name=config, data_dir=data_dir, cache_dir=str(out / STATE_DIR / "cache"), **config_kwargs)
+    # (hash: the code's only; the units' own fingerprints key the release's content)
+    return JourneyDB(
+        config_name=config, data_dir=data_dir, cache_dir=str(out / STATE_DIR / "cache"), hash=_code_hash(),
+        **config_kwargs,
+    )
 
 
 def _run_job(job: _Job, report: Report) -> None:
@@ -376,11 +384,6 @@ def _chunks(items: Sequence[int], num: int) -> Iterable[list[int]]:
         size = len(items) // num + (1 if index < len(items) % num else 0)
         yield list(items[start : start + size])
         start += size
-
-
-def _source_size(path: str) -> Optional[int]:
-    """Size of a release file; None for an extracted folder (its files are not summed)."""
-    return xgetsize(path) if xisfile(path) else None
 
 
 def _option_identity(name: str, value: Any) -> Any:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -155,24 +156,64 @@ def is_complete(out: Path, record: Optional[ShardRecord], fingerprint: str) -> b
     return all(f.is_file() for f in files) and sum(f.stat().st_size for f in files) == record.file_bytes
 
 
+_PART_NAME = re.compile(r"^\.?(?P<shard>[^./][^/]*)-\d{4}\.parquet(?P<tmp>\.tmp)?$")
+
+
+def _own_files(folder: Path, shard: str) -> list[Path]:
+    """The parts (final or temporary) that this exporter names for `shard`: `<shard>-NNNN.parquet`,
+    `.<shard>-NNNN.parquet.tmp`. Nothing else in a split folder is ever deleted."""
+    found = []
+    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+        m = _PART_NAME.match(path.name)
+        if m and m.group("shard") == shard and path.name.startswith(".") == bool(m.group("tmp")):
+            found.append(path)
+    return found
+
+
 def forget_unit(out: Path, config: str, split: str, shard: str) -> None:
     record_path(out, config, split, shard).unlink(missing_ok=True)
-    folder = out / config / split
-    for path in [*folder.glob(f"{shard}-*.parquet"), *folder.glob(f".{shard}-*.parquet.tmp")]:
+    for path in _own_files(out / config / split, shard):
         path.unlink()
 
 
 def forget_shards_not_in(out: Path, config: str, split: str, names: set[str]) -> None:
-    """Drop what belongs to image shards the release no longer has, so that the split's glob picks none of it."""
+    """Drop what belongs to image shards the release no longer has (their records and the parts those list), so
+    that the split's glob picks none of it."""
     records = out / STATE_DIR / config / split
     for path in sorted(records.glob("*.json")) if records.is_dir() else []:
         if path.stem not in names:
             logger.warning("%s/%s: image shard %s is not in the release any more; removed", config, split, path.stem)
+            record = read_record(out, config, split, path.stem)
+            for name in record.files if record is not None else ():
+                (out / name).unlink(missing_ok=True)
             path.unlink()
+
+
+def refuse_foreign_files(out: Path, config: str, split: str, names: set[str]) -> None:
+    """Refuse to export into a split folder holding files this exporter did not write: `load_dataset` would read
+    them as rows of the split, and resuming must not delete them."""
     folder = out / config / split
-    for path in sorted(folder.glob("*.parquet")) if folder.is_dir() else []:
-        if path.name.rsplit("-", 1)[0] not in names:
-            path.unlink()
+    if not folder.is_dir():
+        return
+    records = out / STATE_DIR / config / split
+    recorded = {
+        name
+        for path in (sorted(records.glob("*.json")) if records.is_dir() else [])
+        for record in [read_record(out, config, split, path.stem)]
+        if record is not None
+        for name in record.files
+    }
+    foreign = []
+    for path in sorted(folder.iterdir()):
+        m = _PART_NAME.match(path.name)
+        ours = m is not None and (m.group("shard") in names or path.relative_to(out).as_posix() in recorded)
+        if not ours:
+            foreign.append(path.name)
+    if foreign:
+        raise FileExistsError(
+            f"{folder} holds files this export did not write: {', '.join(foreign)}; move them away (or export to "
+            "another folder)"
+        )
 
 
 def folder_contents(out: Path) -> list[SplitExport]:

@@ -7,8 +7,12 @@ Two ways predictions reach `compute_metrics`:
   the inputs (`include_for_metrics=["inputs"]`); special tokens (BLIP-2's image tokens, BOS, padding) are skipped
   when decoding anyway.
 - `predictions_from="logits"` (`Trainer`, teacher forcing): logits, or their argmax when the trainer was given
-  `preprocess_logits_for_metrics=logits_to_ids` (keeps memory small). For causal language models the prediction
-  for label position t is the argmax at t-1; only positions with a label (not -100) are decoded.
+  `preprocess_logits_for_metrics=logits_to_ids` (keeps memory small). Only positions with a label (not -100) are
+  decoded. A decoder-only model's labels are its inputs, so its prediction for label position t is the argmax at
+  t-1; an encoder-decoder's labels are the decoder's targets, predicted at the same position. Which one is read from
+  `model=` (`config.is_encoder_decoder`; BLIP-2: `use_decoder_only_language_model`), or else from the inputs the
+  trainer hands over (`include_for_metrics=["inputs"]`: labels that copy the input ids are a causal LM's); with
+  neither, the factory refuses rather than guess.
 
 References are decoded from the labels (padding and -100 dropped) unless given explicitly, in evaluation-dataset
 order (`references=`; needed for several references per sample, or labels that do not round-trip through the
@@ -22,14 +26,18 @@ trainer = Seq2SeqTrainer(
     model=model,
     args=Seq2SeqTrainingArguments(..., predict_with_generate=True, remove_unused_columns=False),
     data_collator=collate, processing_class=processor.tokenizer, train_dataset=train, eval_dataset=val,
-    compute_metrics=make_compute_metrics("caption", processor),
+    compute_metrics=make_compute_metrics("caption", processor, model=model),
 )
-trainer.evaluate(ignore_keys=list(BLIP2_IGNORE_KEYS))
+trainer.evaluate()
 ```
 
 For decoder-only BLIP-2 (OPT) the labels are the input ids themselves, so use `Trainer` with
-`preprocess_logits_for_metrics=logits_to_ids` and `make_compute_metrics(..., predictions_from="logits")`, or
-generate in your own loop (`examples/finetune_caption.py`).
+`preprocess_logits_for_metrics=logits_to_ids` and `make_compute_metrics(..., model=model, predictions_from="logits")`,
+or generate in your own loop (`examples/finetune_caption.py`).
+
+Given `model=`, the factory also adds BLIP-2's tower outputs (one holds a `DynamicCache` / `EncoderDecoderCache`,
+which the trainer's cross-process padding cannot handle) to `model.config.keys_to_ignore_at_inference`, the
+trainer's default `ignore_keys`, so `evaluate()` needs no `ignore_keys`.
 """
 
 from __future__ import annotations
@@ -47,16 +55,57 @@ from journeydb.evaluation.tasks import get_task, score_task
 logger = logging.getLogger(__name__)
 
 IGNORE_INDEX = -100
-# BLIP-2 returns its towers' outputs (and a cache object the trainer cannot gather) beside the logits: pass
-# `ignore_keys=BLIP2_IGNORE_KEYS` to `Trainer.evaluate` / `ignore_keys_for_eval=` to `Trainer.train` to keep logits only
+# BLIP-2 returns its towers' outputs (and a cache object the trainer cannot pad or gather) beside the logits; the
+# trainer drops the keys in `ignore_keys`, by default `model.config.keys_to_ignore_at_inference` (see _ignore_outputs)
 BLIP2_IGNORE_KEYS = ("vision_outputs", "qformer_outputs", "language_model_outputs")
+_CACHE_KEYS = ("past_key_values", "cache")  # what transformers itself ignores by default
 
 
 def logits_to_ids(logits: Any, labels: Any = None) -> Any:
-    """`preprocess_logits_for_metrics` that keeps only the argmax ids (a tensor per batch, not the logits)."""
-    if isinstance(logits, tuple):
-        logits = logits[0]
+    """`preprocess_logits_for_metrics` that keeps only the argmax ids of the logits (the first tensor the trainer
+    passes; tower outputs and cache objects beside it are dropped), a small tensor per batch."""
+    import torch
+
+    if isinstance(logits, (tuple, list)):
+        tensors = [t for t in logits if isinstance(t, torch.Tensor)]
+        if not tensors:
+            raise TypeError(f"logits_to_ids: no logits tensor among {[type(t).__name__ for t in logits]}")
+        logits = tensors[0]
     return logits.argmax(dim=-1)
+
+
+def _ignore_outputs(model: Any) -> None:
+    """Make the trainer's default `ignore_keys` drop what cannot be padded across processes (caches, BLIP-2 towers)."""
+    config = getattr(model, "config", None)
+    if config is None:
+        return
+    keys = list(getattr(config, "keys_to_ignore_at_inference", None) or [])
+    extra = _CACHE_KEYS + (BLIP2_IGNORE_KEYS if hasattr(config, "use_decoder_only_language_model") else ())
+    config.keys_to_ignore_at_inference = keys + [k for k in extra if k not in keys]
+
+
+def is_causal_model(model: Any) -> bool:
+    """Whether the model's labels are its input ids (decoder-only: shift by one) or decoder targets (no shift)."""
+    config = getattr(model, "config", None)
+    if config is None:
+        raise TypeError(f"model= must be a transformers model with a config, got {type(model).__name__}")
+    decoder_only = getattr(config, "use_decoder_only_language_model", None)  # BLIP-2, InstructBLIP
+    if decoder_only is not None:
+        return bool(decoder_only)
+    text_config = getattr(config, "text_config", None)
+    return not (config.is_encoder_decoder or getattr(text_config, "is_encoder_decoder", False))
+
+
+def _labels_copy_inputs(labels: np.ndarray, inputs: Any) -> Optional[bool]:
+    """From the trainer's `inputs`: True when every label equals the input id at its position (a causal LM's
+    labels), False when they differ, None when the inputs are no id matrix of the labels' shape (e.g. pixels)."""
+    if inputs is None:
+        return None
+    inputs = np.asarray(inputs)
+    if inputs.shape != labels.shape or not np.issubdtype(inputs.dtype, np.integer):
+        return None
+    kept = labels != IGNORE_INDEX
+    return bool(kept.any() and np.array_equal(labels[kept], inputs[kept]))
 
 
 def _tokenizer_of(processor: Any) -> Any:
@@ -94,6 +143,7 @@ def make_compute_metrics(
     options: Optional[Sequence[Sequence[str]]] = None,
     scoring: Optional[ScoringOptions] = None,
     predictions_from: Literal["generate", "logits"] = "generate",
+    model: Any = None,
 ) -> Callable[[Any], dict[str, float]]:
     """A `compute_metrics(eval_pred) -> dict` for `task` (`prompt_inversion`, `caption`, `vqa` or `qas`).
 
@@ -105,6 +155,8 @@ def make_compute_metrics(
         question_types, options: per evaluation sample (vqa, required).
         scoring: scoring options (`ScoringOptions`; e.g. `similarity_model=None, meteor=False` for quick evals).
         predictions_from: `"generate"` (generated ids) or `"logits"` (teacher-forced logits or their argmax).
+        model: the model being evaluated: tells a decoder-only from an encoder-decoder model (for logits), and
+            makes the trainer drop the outputs it cannot gather (see the module docstring).
 
     Returns:
         A function for `Trainer(compute_metrics=...)` returning the numeric scores of the task's scoring function
@@ -119,6 +171,9 @@ def make_compute_metrics(
         raise ValueError(f"{task}: make_compute_metrics needs references: the question list of each evaluation image")
     if predictions_from not in ("generate", "logits"):
         raise ValueError(f"predictions_from must be 'generate' or 'logits', got {predictions_from!r}")
+    causal = None if model is None else is_causal_model(model)
+    if model is not None:
+        _ignore_outputs(model)
     tokenizer = _tokenizer_of(processor)
     scoring = scoring or ScoringOptions()  # one object: its sentence model is loaded once, not per evaluation
 
@@ -133,7 +188,13 @@ def make_compute_metrics(
         if predictions_from == "logits":
             if labels is None:
                 raise ValueError("predictions_from='logits' needs labels to know which positions are predicted")
-            shifted, targets = predictions[:, :-1], labels[:, 1:]
+            shift = causal if causal is not None else _labels_copy_inputs(labels, getattr(eval_pred, "inputs", None))
+            if shift is None:
+                raise ValueError(
+                    "predictions_from='logits': pass model= to make_compute_metrics (or have the trainer hand over "
+                    "the input ids: include_for_metrics=['inputs']) so that it knows whether labels are shifted"
+                )
+            shifted, targets = (predictions[:, :-1], labels[:, 1:]) if shift else (predictions, labels)
             rows = [p[t != IGNORE_INDEX] for p, t in zip(shifted, targets)]
             label_rows = [t[t != IGNORE_INDEX] for t in targets]
         else:

@@ -38,7 +38,7 @@ from journeydb.release.style_tree import normalize_style
 THUMBNAIL_SIZE = 8  # thumbnail side: 8x8 RGB cells
 HISTOGRAM_LEVELS = 4  # levels per channel of the colour histogram (4**3 bins)
 HISTOGRAM_WEIGHT = 4.0  # puts the histogram (sums to 1) on a par with the thumbnail's 192 values in [0, 1]
-_QUERY_CHUNK = 256  # queries per distance matrix, so memory stays bounded on large indexes
+_BLOCK_BYTES = 64 << 20  # distance matrix per block of queries (float64), so memory stays bounded
 
 _WORD = re.compile(r"\w+")
 
@@ -131,17 +131,39 @@ class ImageIndex:
             raise ValueError(f"ImageIndex.nearest: {len(query_ids)} query ids for {len(queries)} queries")
         if k < 1:
             raise ValueError(f"ImageIndex.nearest: k must be >= 1, got {k}")
-        result = []
-        for start in range(0, len(queries), _QUERY_CHUNK):
-            chunk = queries[start : start + _QUERY_CHUNK].astype(np.float64)
-            distances = (chunk**2).sum(axis=1)[:, None] - 2.0 * chunk @ self.features.T.astype(np.float64)
-            distances += self._squared_norms[None, :]
-            for row, dist in enumerate(distances):
-                own = query_ids[start + row] if query_ids is not None else None
-                if own is not None and own in self._position:
-                    dist[self._position[own]] = np.inf
-                result.append([self.image_ids[i] for i in _k_smallest(dist, k)])
+        own = np.full(len(queries), -1, dtype=np.int64)
+        if query_ids is not None:
+            own = np.array([self._position.get(i, -1) for i in query_ids], dtype=np.int64)
+        result: list[list[str]] = []
+        # a block of queries at a time, sized so its distance matrix stays near _BLOCK_BYTES
+        block = max(1, _BLOCK_BYTES // (8 * len(self.image_ids)))
+        for start in range(0, len(queries), block):
+            result.extend(self._nearest_block(queries[start : start + block], own[start : start + block], k))
         return result
+
+    def _nearest_block(self, queries: np.ndarray, own: np.ndarray, k: int) -> list[list[str]]:
+        """The block's k nearest: one matrix product and one partition for the whole block; only a row with a tie
+        at its k-th distance is settled on its own (every index tied with the k-th competes, `_k_smallest`)."""
+        chunk = queries.astype(np.float64)
+        distances = (chunk**2).sum(axis=1)[:, None] - 2.0 * chunk @ self.features.T.astype(np.float64)
+        distances += self._squared_norms[None, :]
+        rows = np.flatnonzero(own >= 0)
+        distances[rows, own[rows]] = np.inf  # an indexed image never neighbours itself
+        n = distances.shape[1]
+        kk = min(k, n - (1 if len(rows) else 0))
+        if kk < 1:
+            return [[] for _ in range(len(queries))]
+        part = np.argpartition(distances, kk - 1, axis=1)[:, :kk]
+        values = np.take_along_axis(distances, part, axis=1)
+        threshold = values.max(axis=1)
+        tied = (distances <= threshold[:, None]).sum(axis=1) > kk  # more candidates than places: ties to settle
+        order = np.lexsort((part, values), axis=1)  # by distance, then index (= image_id order)
+        best = np.take_along_axis(part, order, axis=1)
+        out = []
+        for row in range(len(queries)):
+            picked = _k_smallest(distances[row], k) if tied[row] or kk < k else best[row].tolist()
+            out.append([self.image_ids[i] for i in picked])
+        return out
 
 
 def _k_smallest(values: np.ndarray, k: int) -> list[int]:
@@ -177,6 +199,8 @@ class StyleRanker:
         self.frequency = Counter(p for phrases in self.styles_by_image.values() for p in phrases)
         # the fallback order after the neighbours' votes: training frequency, then alphabetical
         self.vocabulary = sorted(self.frequency, key=lambda p: (-self.frequency[p], p))
+        self._vocabulary_rank = {p: i for i, p in enumerate(self.vocabulary)}
+        self._category_lists: Optional[tuple[Mapping[str, Sequence[str]], dict[str, list[str]]]] = None
 
     def rank(self, neighbour_ids: Sequence[str], limit: Optional[int] = None) -> list[str]:
         """Ranked style phrases for one image given its neighbours (nearest first), at most `limit` of them."""
@@ -185,10 +209,57 @@ class StyleRanker:
         first = self.styles_by_image.get(neighbour_ids[0], [])
         voters = neighbour_ids[: self.neighbours]
         votes = Counter(p for image_id in voters for p in self.styles_by_image.get(image_id, []))
-        rest = sorted(
-            (p for p in self.vocabulary if p not in set(first)), key=lambda p: (-votes[p], -self.frequency[p], p)
-        )
-        return (first + rest)[:limit]
+        taken = set(first)
+        # only the neighbours' phrases have votes: sort those; the unvoted rest is the vocabulary's own order
+        voted = sorted((p for p in votes if p not in taken), key=lambda p: (-votes[p], -self.frequency[p], p))
+        ranked = first + voted
+        taken.update(voted)
+        wanted = len(self.vocabulary) if limit is None else limit
+        for phrase in self.vocabulary:
+            if len(ranked) >= wanted:
+                break
+            if phrase not in taken:
+                ranked.append(phrase)
+        return ranked[:limit]
+
+    def rank_needed(
+        self, neighbour_ids: Sequence[str], k: int, categories: Optional[Mapping[str, Sequence[str]]] = None
+    ) -> list[str]:
+        """What recall@k (k <= `k`) needs of `rank(neighbour_ids)`: its top `k` and, per category of `categories`
+        (normalised phrase -> its categories), that category's top `k`, in `rank`'s order. Costs the neighbours'
+        phrases plus k per category, not the vocabulary."""
+        first = self.styles_by_image.get(neighbour_ids[0], []) if neighbour_ids else []
+        votes = Counter(p for i in neighbour_ids[: self.neighbours] for p in self.styles_by_image.get(i, []))
+        head = first + sorted((p for p in votes if p not in set(first)), key=lambda p: (-votes[p], -self.frequency[p], p))
+        taken = set(head)
+        candidates: set[str] = set()
+        lists = [self.vocabulary] + (list(self._by_category(categories).values()) if categories else [])
+        for phrases in lists:  # each list's first k phrases after the head, in vocabulary order
+            found = 0
+            for phrase in phrases:
+                if found >= k:
+                    break
+                if phrase not in taken:
+                    candidates.add(phrase)
+                    found += 1
+        ranked = head + sorted(candidates, key=self._vocabulary_rank.__getitem__)
+        kept, per_category = [], Counter()
+        for position, phrase in enumerate(ranked):
+            cats = categories.get(phrase, ()) if categories else ()
+            if position < k or any(per_category[c] < k for c in cats):
+                kept.append(phrase)
+            per_category.update(cats)
+        return kept
+
+    def _by_category(self, categories: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+        """Each category's phrases of the vocabulary, in vocabulary order (computed once per index)."""
+        if self._category_lists is None or self._category_lists[0] is not categories:
+            lists: dict[str, list[str]] = defaultdict(list)
+            for phrase in self.vocabulary:
+                for category in categories.get(phrase, ()):
+                    lists[category].append(phrase)
+            self._category_lists = (categories, dict(lists))
+        return self._category_lists[1]
 
 
 # --------------------------------------------------------------------------------------------------------------

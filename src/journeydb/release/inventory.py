@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Optional
 
-from datasets.utils.file_utils import ArchiveIterable, xisdir, xwalk
+from datasets.utils.file_utils import xisdir
 
 from . import layout, records
 from .records import ReadStats
@@ -29,13 +29,26 @@ class SplitCounts:
     skipped: ReadStats = field(default_factory=ReadStats)
 
 
-def _shard_image_names(path: str) -> list[str]:
+def _shard_image_names(path: str, policy: records.OnBadRecords, stats: ReadStats) -> list[str]:
+    """The decodable images of a shard (archives read with their integrity checks; the rest counted as the
+    builder counts them)."""
     if xisdir(path):
-        return [name for _, _, files in xwalk(path) for name in files if records.is_image_member(name)]
+        members = ((p, lambda p=p: _head(p)) for p in layout.iter_folder_images(path, path))
+    else:
+        members = ((m, lambda data=data: data) for m, data in layout.iter_archive_images(path, path))
     names = []
-    for member_name, data in layout.iter_archive_images(path, ArchiveIterable.from_urlpath(path)):
+    for member_name, read in members:
+        problem = layout.image_problem(read())
+        if problem is not None:
+            records.handle_bad(policy, stats, "undecodable images", f"image shard {path}: {member_name}", problem)
+            continue
         names.append(member_name)
     return names
+
+
+def _head(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(16)
 
 
 def count_split(data_dir: str, split: str, on_bad_records: records.OnBadRecords = "skip") -> SplitCounts:
@@ -46,14 +59,21 @@ def count_split(data_dir: str, split: str, on_bad_records: records.OnBadRecords 
     counts = SplitCounts(split=split, shards=len(names))
     image_ids = set()
     for path in paths:
-        for member in _shard_image_names(path):
+        for member in _shard_image_names(path, on_bad_records, counts.skipped):
             counts.images += 1
             image_ids.add(records.image_id_of(member))
     is_test = split == "test"
     prompts: set[str] = set()
     annotated: set[str] = set()
-    for line_no, raw in records.iter_jsonl_lines(layout.annotation_lines(ann_path), ann_path):
+    for line_no, raw_bytes in enumerate(layout.annotation_lines(ann_path), start=1):
         where = f"{ann_path}:{line_no}"
+        try:
+            line = raw_bytes.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise records.ReleaseFormatError(f"{where}: not UTF-8 ({err})") from None
+        raw = records.decode_or_skip(line, where, on_bad_records, counts.skipped) if line.strip() else None
+        if raw is None:
+            continue
         record = records.parse_record(raw, where, on_bad_records, counts.skipped, with_answers=not is_test)
         if record is None:
             continue

@@ -2,15 +2,7 @@
 
 This module knows nothing of `datasets`: it turns raw annotation lines into plain records and says, with file and
 line, what it could not read. The README's "The layout it reads" lists what is known of the real release.
-
-Layout (the HF dataset repo `JourneyDB/JourneyDB`, i.e. the folder that contains `data/`):
-
-    data/train/train_anno_realease_repath.jsonl.tgz   ("realease" is the release's own typo)
-    data/train/imgs/000.tgz ...                       (members `000/<name>.jpg`)
-    data/valid/valid_anno_repath.jsonl.tgz
-    data/valid/imgs/NNN.tgz
-    data/test/test_questions.jsonl.tgz                (questions only: the ground truth is withheld)
-    data/test/imgs.tgz                                (top-level `imgs/`)
+The release's layout is described in `layout`.
 """
 
 from __future__ import annotations
@@ -19,6 +11,7 @@ import json
 import logging
 import posixpath
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Literal, Optional
@@ -227,8 +220,11 @@ def normalize_answer(answer: Any, options: list[str]) -> str:
     """The answer letter from "C", "C.", "(C)", "C. text" or the text of one option (case and spacing ignored)."""
     if not isinstance(answer, str) or not answer.strip():
         raise BadRecord(f"answer {answer!r} is not text")
-    letter = letter_of(answer)
-    if letter is not None:
+    m = _LETTER_ANSWER.match(answer)
+    if m is not None:
+        letter, text = m.group(1).upper(), m.group(2)
+        if text and _norm_text(text) != _norm_text(options[LETTERS.index(letter)]):
+            raise BadRecord(f"answer {answer!r} contradicts option {letter} ({options[LETTERS.index(letter)]!r})")
         return letter
     wanted = _norm_text(answer)
     hits = [LETTERS[i] for i, text in enumerate(options) if _norm_text(text) == wanted]
@@ -242,13 +238,13 @@ def normalize_answer(answer: Any, options: list[str]) -> str:
 
 
 def _string_list(value: Any, what: str) -> list[str]:
+    """A Task1 list, NFC-normalised (NFC and NFD "café" are one phrase); a single string is refused rather than
+    taken as one phrase ("a, b" would be)."""
     if value is None:
         return []
-    if isinstance(value, str):
-        return [value.strip()] if value.strip() else []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise BadRecord(f"{what} must be a list of strings, got {value!r}")
-    return [v.strip() for v in value if v.strip()]
+    return [unicodedata.normalize("NFC", v.strip()) for v in value if v.strip()]
 
 
 def parse_questions(
@@ -334,6 +330,9 @@ def parse_record(
         return None
     task2 = raw.get("Task2")
     caption = task2.get("Caption") if isinstance(task2, dict) else None
+    if caption is not None and not isinstance(caption, str):  # 123 is not "no caption"
+        handle_bad(policy, stats, "malformed record", where, f"Task2.Caption is {caption!r}, not text")
+        return None
     record.caption = caption.strip() if isinstance(caption, str) and caption.strip() else None
     record.questions = parse_questions(raw.get("Task3"), image_id, where, policy, stats, require_answers=with_answers)
     return record
@@ -352,22 +351,47 @@ def iter_jsonl_lines(lines: Iterable[bytes | str], source: str) -> Iterator[tupl
 
 
 def decode_line(line: str, where: str) -> Any:
-    """One JSONL line decoded; a line that is not JSON is an error naming `where` (file:line)."""
+    """One JSONL line decoded; a line that is not JSON, or that gives a key twice where it could name a second
+    image, is an error naming `where` (file:line). A UTF-8 byte-order mark before the line is ignored."""
+    if line.startswith("\ufeff"):
+        line = line[1:]
     try:
+        if line.count('"img_path"') != 1 or "\\u00" in line:  # a repeated or escaped key: check for repeats
+            return json.loads(line, object_pairs_hook=_unique_keys)
         return json.loads(line)
     except json.JSONDecodeError as err:
         raise ReleaseFormatError(f"{where}: malformed JSON line ({err.msg} at column {err.colno})") from None
+    except _RepeatedKey as err:
+        raise ReleaseFormatError(f"{where}: malformed JSON line (key {err} given twice)") from None
 
 
-_IMG_PATH_IN_LINE = re.compile(r'"img_path"\s*:\s*"((?:[^"\\]|\\.)*)"')
+def decode_or_skip(line: str, where: str, policy: OnBadRecords, stats: ReadStats) -> Optional[Any]:
+    """`decode_line` under the bad-record policy: a malformed line is raised, or counted and skipped."""
+    try:
+        return decode_line(line, where)
+    except ReleaseFormatError as err:
+        handle_bad(policy, stats, "malformed JSON lines", where, str(err).removeprefix(f"{where}: "))
+        return None
 
 
-def peek_img_path(line: str) -> Optional[str]:
-    """`img_path` of a raw JSONL line without decoding the whole line (used to route lines to shards cheaply)."""
-    m = _IMG_PATH_IN_LINE.search(line)
-    if not m:
+class _RepeatedKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        raise _RepeatedKey(next(repr(k) for k, _ in pairs if k in seen or seen.add(k)))  # type: ignore[func-returns-value]
+    return result
+
+
+def img_path_of(decoded: Any) -> Optional[str]:
+    """The relative image path a decoded annotation line names (validated, normalised), or None: the one parse
+    that both routes a line to its shard and builds its row, so a row never pairs another line's image."""
+    if not isinstance(decoded, dict):
         return None
     try:
-        return json.loads(f'"{m.group(1)}"')
-    except json.JSONDecodeError:
+        return validate_img_path(decoded.get("img_path"), "")
+    except BadRecord:
         return None

@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import os
+import unicodedata
 from typing import Iterable, Mapping, Sequence, Union
 
 logger = logging.getLogger(__name__)
@@ -18,8 +19,9 @@ StyleTree = dict[str, list[str]]
 
 
 def normalize_style(phrase: str) -> str:
-    """Lower-case, trimmed, inner whitespace collapsed: the form in which style phrases are compared."""
-    return " ".join(phrase.lower().split())
+    """NFC, lower-case, trimmed, inner whitespace collapsed: the form in which style phrases are compared (NFC:
+    "café" typed as e + combining accent matches the precomposed one)."""
+    return " ".join(unicodedata.normalize("NFC", phrase).lower().split())
 
 
 def load_style_tree(tree: Union[str, os.PathLike, Mapping[str, list[str]]]) -> StyleTree:

@@ -5,7 +5,7 @@ turned into a letter by the first rule below that fires (rules are tried in this
 
     letter        the whole reply is one letter, case-insensitive, possibly wrapped: "B", "c", "(B)", "B.", "**B**"
     answer_is     "answer is X", "answer: X", "the correct option is (X)", "choice would be X"
-    paren         "(X)" anywhere
+    paren         "(X)" anywhere, either case ("Answer: (a)" is A)
     letter_punct  "X." / "X)" / "X:" anywhere ("B. a red box", "I pick C.")
     option_text   the reply names exactly one option by its text (case, punctuation and spacing ignored): it equals
                   an option; else it contains exactly one option's text ("red" found only inside a found "dark
@@ -13,7 +13,7 @@ turned into a letter by the first rule below that fires (rules are tried in this
 
 Within a rule the last occurrence wins, because reasoning chains state their conclusion at the end ("A looks
 plausible, but the answer is C"). Letters inside text must be uppercase: "a" is an article far more often than an
-answer. What no rule resolves gets the rule name `invalid`: it counts as wrong and in `num_invalid`. There is
+answer (a lowercase letter counts only alone or in parentheses). What no rule resolves gets the rule name `invalid`: it counts as wrong and in `num_invalid`. There is
 never a random guess, so the same predictions always give the same numbers.
 """
 
@@ -45,7 +45,7 @@ _ANSWER_IS = re.compile(
     r"\s*[:=\-]?"
     rf"{_WRAP}([A-D]){_ALONE}"
 )
-_PAREN = re.compile(r"\(\s*([A-D])\s*\)")
+_PAREN = re.compile(r"\(\s*([A-Da-d])\s*\)")  # "(a)" too: a letter in parentheses is an option label either case
 # "U.S.A." and "A.I." are not answers: no word character or dot before, no word character after
 _LETTER_PUNCT = re.compile(r"(?<![\w.'’])([A-D])[.):](?!\w)")
 _NON_WORD = re.compile(r"[\W_]+")
@@ -189,8 +189,8 @@ def check_choice_inputs(predictions: Any, references: Any) -> tuple[list[str], l
 def score_choices(
     predictions: Sequence[Optional[str]],
     references: Sequence[str],
-    question_types: Sequence[str],
-    options: Optional[Sequence[Sequence[str]]] = None,
+    question_types: Optional[Sequence[Optional[str]]] = None,
+    options: Optional[Sequence[Optional[Sequence[str]]]] = None,
 ) -> ScoredCorpus:
     """Accuracy of multiple-choice answers, overall and per question type, with each question's extracted letter.
 
@@ -201,10 +201,12 @@ def score_choices(
         references (`Sequence[str]`):
             The gold answer per question: "C", "C.", "(C)", "C. text", or the text of one option when `options`
             are given.
-        question_types (`Sequence[str]`):
-            `"style"` or `"content"` per question.
+        question_types (`Sequence[str]`, *optional*):
+            `"style"` or `"content"` per question; a question without one (None, or no list at all) counts in
+            `accuracy` only.
         options (`Sequence[Sequence[str]]`, *optional*):
-            The four option texts per question in A-D order. Enables option-text predictions and references.
+            The four option texts per question in A-D order (None for a question without them). Enables
+            option-text predictions and references.
 
     Returns:
         `ScoredCorpus`. `corpus`: `accuracy`, `accuracy_style`, `accuracy_content` (fractions in [0, 1]; `None`
@@ -224,8 +226,8 @@ def score_choices(
     """
     predictions = _as_list(predictions, "predictions")
     references = _as_list(references, "references")
-    question_types = _as_list(question_types, "question_types")
     n = len(predictions)
+    question_types = [None] * n if question_types is None else _as_list(question_types, "question_types")
     lengths = {"references": len(references), "question_types": len(question_types)}
     if options is not None:
         options = _as_list(options, "options")
@@ -243,9 +245,10 @@ def score_choices(
     is_correct = np.zeros(n, dtype=bool)
     for i in range(n):
         qtype = question_types[i]
-        if qtype not in QUESTION_TYPES:
-            raise ValueError(f"question_types[{i}] is {qtype!r}; expected one of {QUESTION_TYPES}")
-        texts = _check_options(options[i], f"options[{i}]") if options is not None else None
+        if qtype is not None and qtype not in QUESTION_TYPES:
+            raise ValueError(f"question_types[{i}] is {qtype!r}; expected one of {QUESTION_TYPES} or None")
+        given = options[i] if options is not None else None
+        texts = _check_options(given, f"options[{i}]") if given is not None else None
         gold = reference_letter(references[i], texts, i)
         prediction = predictions[i]
         if prediction is None:
@@ -264,12 +267,12 @@ def score_choices(
             is_correct[i] = letter == gold
             correct[qtype] += letter == gold
 
-    def _accuracy(*types: str) -> Optional[float]:
+    def _accuracy(*types: Optional[str]) -> Optional[float]:
         total = sum(totals[t] for t in types)
         return sum(correct[t] for t in types) / total if total else None
 
     corpus = {
-        "accuracy": _accuracy(*QUESTION_TYPES),
+        "accuracy": _accuracy(*QUESTION_TYPES, None),
         "accuracy_style": _accuracy("style"),
         "accuracy_content": _accuracy("content"),
         "num_questions": n,

@@ -133,7 +133,7 @@ def qas_from_answers(
         are fractions in [0, 1]; the paper reports them as percentages. An image without questions of a type does
         not enter that type's mean; an image without any question enters neither but is counted in `num_images`.
         `per_sample`: `qas_style` and `qas_content`, one float per image (that image's accuracy on its questions
-        of the type; NaN where it has none).
+        of the type; NaN where it has none), and `answers`, the image's answers as given.
 
     Raises:
         `ValueError` if the lengths disagree (naming the image), a question is malformed (naming `references[i][j]`),
@@ -190,5 +190,10 @@ def qas_from_answers(
         "num_invalid": num_invalid,
     }
     return ScoredCorpus(
-        corpus=corpus, per_sample={"qas_style": per_image["style"], "qas_content": per_image["content"]}
+        corpus=corpus,
+        per_sample={
+            "qas_style": per_image["style"],
+            "qas_content": per_image["content"],
+            "answers": [list(a) for a in answers],  # as given: what the report shows the judge said
+        },
     )

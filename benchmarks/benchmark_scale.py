@@ -1,0 +1,186 @@
+"""`journeydb benchmark` at scale: wall seconds, peak RSS and the growth exponent on synthetic releases.
+
+For each size N (default 1,000 / 10,000 / 50,000) it writes a synthetic release in the real layout into a temporary
+folder: N validation images and `--train-images` training images (default 2,000: a fixed training index, so the
+figure is the cost per scored image; the nearest-image search costs train x scored, and at real size train is
+capped by `--baseline-train-size`), 64x64 JPEGs, each image's own bytes, every image with a prompt, a
+caption, two style phrases of its own beside two shared ones (so the style vocabulary grows with N, as the real
+one does) and four questions. Then it runs `journeydb benchmark` on it with the built-in baselines (METEOR and
+Similarity off: they are the scorers' cost, measured in benchmarks/caption_metrics.py) as a child process and
+prints its wall seconds and peak RSS (the child's own, from wait4). The exponent is the slope of log(wall) over
+log(N) between consecutive sizes: 1.0 is linear.
+
+With `--processes` it also runs the tiny random BLIP-2 of `journeydb.testing` on `--model-images` images under
+torchrun with 1 and 2 CPU processes (gloo) and prints the speed-up: the model stages are shared over the processes.
+
+Usage: `python benchmarks/benchmark_scale.py [--sizes 1000 10000 50000] [--train-images 2000] [--processes]
+[--model-images 96]`
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+import os
+import socket
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from journeydb.release.records import ANNOTATION_FILES, TASK3_KEYS
+
+SHARD_IMAGES = 2000
+ENV = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+
+
+def _jpeg(rng: np.random.Generator) -> bytes:
+    pixels = rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(pixels).resize((64, 64), Image.Resampling.BILINEAR).save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+def _question(kind: str, index: int) -> dict:
+    options = {letter: f"{kind} option {letter.lower()} {index % 97}" for letter in "ABCD"}
+    return {"Question": f"Which {kind} is shown?", "Options": options, "Answer": "ABCD"[index % 4]}
+
+
+def _record(img_path: str, index: int) -> dict:
+    styles = ["oil painting", f"style {index % 7919}", f"mood {index * 31 % 10007}", "cinematic lighting"]
+    return {
+        "img_path": img_path,
+        "prompt": f"a synthetic picture number {index}, {styles[1]}, {styles[2]} --v 5",
+        "Task1": {"Style": styles, "Content": [f"picture {index}"], "Atmosphere": [], "Others": []},
+        "Task2": {"Caption": f"A synthetic picture number {index} in {styles[1]}."},
+        "Task3": {
+            TASK3_KEYS["style"]: [_question("style", index), _question("style", index + 1)],
+            TASK3_KEYS["content"]: [_question("content", index), _question("content", index + 2)],
+        },
+    }
+
+
+def _tgz(path: Path, members: list[tuple[str, bytes]]) -> None:
+    with tarfile.open(path, "w:gz", compresslevel=1) as tar:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+
+def build_release(root: Path, images: int, train_images: int) -> None:
+    """`images` images in `valid`, `train_images` in `train`, in SHARD_IMAGES-image shards, with every annotation."""
+    rng = np.random.default_rng(0)
+    pool = [_jpeg(rng) for _ in range(256)]
+    index = 0
+    for folder, count in (("train", train_images), ("valid", images)):
+        (root / "data" / folder / "imgs").mkdir(parents=True)
+        records = []
+        for shard in range(math.ceil(count / SHARD_IMAGES)):
+            members = []
+            for _ in range(min(SHARD_IMAGES, count - shard * SHARD_IMAGES)):
+                image_id = str(uuid.UUID(int=int(rng.integers(0, 2**63)) << 64 | index, version=4))
+                # the same pool JPEG with a comment of its own: distinct bytes, distinct features by the pool entry
+                data = pool[index % len(pool)] + image_id.encode()
+                members.append((f"{shard:03d}/{image_id}.jpg", data))
+                records.append(_record(f"./{shard:03d}/{image_id}.jpg", index))
+                index += 1
+            _tgz(root / "data" / folder / "imgs" / f"{shard:03d}.tgz", members)
+        annotation = ANNOTATION_FILES[folder]
+        lines = "".join(json.dumps(r) + "\n" for r in records).encode()
+        _tgz(root / "data" / folder / f"{annotation}.tgz", [(annotation, lines)])
+    # a four-image test split: the configs declare one
+    members, records = [], []
+    for k in range(4):
+        image_id = str(uuid.UUID(int=k + 1, version=4))
+        members.append((f"imgs/{image_id}.jpg", pool[k] + image_id.encode()))
+        record = _record(f"./imgs/{image_id}.jpg", k)
+        records.append({"img_path": record["img_path"], "Task3": record["Task3"]})
+    (root / "data" / "test").mkdir(parents=True)
+    _tgz(root / "data" / "test" / "imgs.tgz", members)
+    lines = "".join(json.dumps(r) + "\n" for r in records).encode()
+    _tgz(root / "data" / "test" / f"{ANNOTATION_FILES['test']}.tgz", [(ANNOTATION_FILES["test"], lines)])
+
+
+def _run(argv: list[str], env: dict) -> tuple[float, float]:
+    """Wall seconds and peak RSS (GB) of a child process (and the largest of its own children)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    _, stderr = proc.communicate()
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"{argv[:6]} failed: {stderr[-3000:]}")
+    import resource
+
+    # RUSAGE_CHILDREN is the largest child waited for so far: sizes run in increasing order
+    return wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1e6
+
+
+def scale(sizes: list[int], train_images: int, work: Path) -> None:
+    print("| images | wall s | peak RSS GB | exponent |")
+    print("|---:|---:|---:|---:|")
+    previous = None
+    for n in sorted(sizes):
+        root = work / f"release-{n}"
+        build_release(root, n, train_images)
+        env = dict(ENV, HF_DATASETS_CACHE=str(work / f"cache-{n}"), MPLCONFIGDIR=str(work / "mpl"))
+        wall, rss = _run([sys.executable, "-m", "journeydb", "benchmark", "--data-dir", str(root), "--out",
+                          str(work / f"out-{n}"), "--no-meteor", "--similarity-model", "none"], env)
+        exponent = f"{math.log(wall / previous[1]) / math.log(n / previous[0]):.2f}" if previous else "–"
+        print(f"| {n:,} | {wall:.1f} | {rss:.2f} | {exponent} |", flush=True)
+        previous = (n, wall)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def processes(images: int, work: Path) -> None:
+    from journeydb.testing.tiny_blip2 import mini_release_texts, save_tiny_blip2
+
+    root = work / f"release-model-{images}"
+    if not root.exists():
+        build_release(root, images, images)
+    model = save_tiny_blip2(work / "tiny-blip2", mini_release_texts(str(root)))
+    env = dict(ENV, HF_DATASETS_CACHE=str(work / "cache-model"), MPLCONFIGDIR=str(work / "mpl"), OMP_NUM_THREADS="1")
+    walls = {}
+    for count in (1, 2):
+        argv = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(count), "--master_addr",
+                "127.0.0.1", "--master_port", str(_free_port()), "-m", "journeydb", "benchmark", "--data-dir",
+                str(root), "--out", str(work / f"out-model-{count}"), "--model", str(model), "--tasks",
+                "prompt_inversion", "caption", "vqa", "--device", "cpu", "--max-new-tokens", "20", "--no-meteor",
+                "--similarity-model", "none"]
+        walls[count], _ = _run(argv, env)
+        print(f"tiny BLIP-2, {images} images, {count} process(es): {walls[count]:.1f} s", flush=True)
+    same = all((work / "out-model-1" / "predictions" / f"{t}.jsonl").read_bytes()
+               == (work / "out-model-2" / "predictions" / f"{t}.jsonl").read_bytes()
+               for t in ("prompt_inversion", "caption", "vqa"))
+    print(f"speed-up 2 processes vs 1: {walls[1] / walls[2]:.2f}x (target >= 1.6x); identical predictions: {same}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[1000, 10000, 50000], help="validation images")
+    parser.add_argument("--train-images", type=int, default=2000, help="training images (default %(default)s)")
+    parser.add_argument("--processes", action="store_true", help="also time 1 vs 2 processes with a tiny model")
+    parser.add_argument("--model-images", type=int, default=96, help="images of the 1-vs-2-process run")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="jdb-bench-scale-") as tmp:
+        if args.sizes:
+            scale(args.sizes, args.train_images, Path(tmp))
+        if args.processes:
+            processes(args.model_images, Path(tmp))
+
+
+if __name__ == "__main__":
+    main()
