@@ -20,7 +20,7 @@ import posixpath
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Iterator, Optional, Union
+from typing import Any, Iterator, Optional, Sequence, Union
 
 import datasets
 import yaml
@@ -87,8 +87,22 @@ def _prepared_hash(kwargs: dict[str, Any]) -> str:
     if not data_dir or name not in config_declarations():
         return _code_hash()
     side = (kwargs.get("style_tree"), kwargs.get("test_annotations"))
-    release = fingerprint.release_key(str(data_dir), config_declarations()[name].splits, side)
+    splits = _chosen_splits(name, kwargs.get("splits"))
+    release = fingerprint.release_key(str(data_dir), splits, side)
     return hashlib.sha256(f"{_code_hash()}\0{release}".encode()).hexdigest()[:16]
+
+
+def _chosen_splits(config: str, splits: Optional[Sequence[str]]) -> tuple[str, ...]:
+    """The splits a builder reads: `splits` when given (each one of the config's), else all the config's."""
+    declared = config_declarations()[config].splits
+    if splits is None:
+        return tuple(declared)
+    if isinstance(splits, str):
+        splits = (splits,)
+    unknown = [s for s in splits if s not in declared]
+    if unknown:
+        raise ValueError(f"config {config!r} has no split {unknown[0]!r}; its splits: {list(declared)}")
+    return tuple(s for s in declared if s in splits)
 
 
 @dataclass
@@ -105,11 +119,15 @@ class JourneyDBConfig(datasets.BuilderConfig):
         test_annotations (`str`, *optional*):
             Path to a JSONL file with the test ground truth (a validation-style line per image, plus
             `clean_prompt`); fills `prompt`, `clean_prompt`, `caption` and answers of the `test-clean` config.
+        splits (`tuple[str]`, *optional*):
+            Prepare only these splits (all the config's when omitted): `load(..., split=...)` sets it, so reading
+            validation never opens or copies train.
     """
 
     on_bad_records: OnBadRecords = "warn"
     style_tree: Optional[str] = None
     test_annotations: Optional[str] = None
+    splits: Optional[tuple[str, ...]] = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -167,9 +185,8 @@ class JourneyDB(datasets.GeneratorBasedBuilder):
                 "JourneyDB needs data_dir: the folder that contains `data/` (the HF dataset repo JourneyDB/JourneyDB "
                 "as downloaded), or 'hf://datasets/JourneyDB/JourneyDB' to stream with your token"
             )
-        decl = config_declarations()[self.config.name]
         generators = []
-        for split in decl.splits:
+        for split in _chosen_splits(self.config.name, self.config.splits):
             folder = layout.split_folder(self.config.data_dir, split)
             annotation_path = layout.annotation_path(folder, split)
             shard_names, shard_paths = layout.shard_paths(folder, split)
@@ -368,6 +385,8 @@ def load(
         raise ValueError(f"unknown JourneyDB config {config!r}; choose one of {sorted(config_declarations())}")
     # streaming prepares nothing, so it needs no content key (which reads every annotation byte)
     key = {"hash": _code_hash()} if streaming else {}
+    if not streaming and split in config_declarations()[config].splits:
+        config_kwargs.setdefault("splits", (split,))  # prepare the asked split alone: validation never copies train
     builder = JourneyDB(config_name=config, data_dir=str(data_dir), cache_dir=cache_dir, **key, **config_kwargs)
     if streaming:  # nothing is prepared: the release is read as it is now
         return builder.as_streaming_dataset(split=split)
