@@ -87,3 +87,27 @@ def test_a_malformed_annotation_line_is_an_error_naming_file_and_line(mini_relea
     anno.write_text('{"img_path": "./000/a.jpg", "prompt": "p"}\n{not json\n', encoding="utf-8")
     with pytest.raises(ReleaseFormatError, match=r"valid_anno_repath\.jsonl:2"):
         load_references("prompt_inversion", str(root), "validation")
+
+
+def test_evaluate_with_a_report_prepares_nothing_and_reads_no_train(mini_release, tmp_path, monkeypatch, capsys):
+    """`--out` writes report.html: its thumbnails stream the scored split's images, no dataset is prepared."""
+    import datasets
+
+    root = tmp_path / "release"
+    shutil.copytree(mini_release, root)
+    for shard in (root / "data/train/imgs").glob("*.tgz"):
+        shard.unlink()
+    (root / "data/train/train_anno_realease_repath.jsonl.tgz").unlink()
+
+    def no_prepare(*args, **kwargs):
+        raise AssertionError("evaluate must not prepare a dataset")
+
+    monkeypatch.setattr(datasets.DatasetBuilder, "download_and_prepare", no_prepare)
+    refs = load_references("caption", str(root), "validation")
+    predictions = tmp_path / "predictions.jsonl"
+    predictions.write_text("".join(json.dumps({"image_id": i, "prediction": "x"}) + "\n" for i in refs.ids))
+    out = tmp_path / "out"
+    args = ["evaluate", "--task", "caption", "--predictions", str(predictions), "--data-dir", str(root)]
+    assert main(args + ["--no-meteor", "--similarity-model", "none", "--out", str(out), "--gallery-size", "2"]) == 0
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert page.count("data:image/jpeg;base64,") >= 4  # every card's thumbnail

@@ -385,8 +385,8 @@ def load(
         raise ValueError(f"unknown JourneyDB config {config!r}; choose one of {sorted(config_declarations())}")
     # streaming prepares nothing, so it needs no content key (which reads every annotation byte)
     key = {"hash": _code_hash()} if streaming else {}
-    if not streaming and split in config_declarations()[config].splits:
-        config_kwargs.setdefault("splits", (split,))  # prepare the asked split alone: validation never copies train
+    if split in config_declarations()[config].splits:
+        config_kwargs.setdefault("splits", (split,))  # read the asked split alone: validation never opens train
     builder = JourneyDB(config_name=config, data_dir=str(data_dir), cache_dir=cache_dir, **key, **config_kwargs)
     if streaming:  # nothing is prepared: the release is read as it is now
         return builder.as_streaming_dataset(split=split)

@@ -4,8 +4,8 @@ The page is `report_template.html` (package data) filled in here: the tables as 
 plots `report.write_report` just wrote, embedded as data URIs, and one JSON block holding the gallery cards
 (`gallery.build_gallery`, from `results["tasks"][task]["gallery"]`) and their thumbnails. The template's small
 script builds the cards from that JSON with `textContent` only, so prompts with `<`, `&`, quotes or emoji show as
-written. Thumbnails (JPEG, at most 256 px a side) are made from the gallery's images alone, read by row from the
-split's dataset: never every image.
+written. Thumbnails (JPEG, at most 256 px a side) are made from the gallery's images alone: by row from the benchmark's
+dataset, or streamed from the scored split until each is found (nothing prepared, no other split read).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import logging
 import os
 import re
 from importlib import resources
-from typing import Any, Optional, Sequence
+from typing import Any, Iterator, Optional, Sequence
 
 from .report import BASELINE_NOTE, MINI_RELEASE_NOTE, PLOTS, paper_tables
 from .tasks import get_task
@@ -79,34 +79,48 @@ def thumbnail(image_bytes: bytes, size: int = THUMBNAIL_SIZE) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _split_images(run: dict, task: str) -> Any:
-    """The split's images as the builder gives them: the task's own config, whose dataset scoring already prepared
-    (the test split's images: `vqa`), so no image is read beyond the gallery's rows."""
-    from journeydb.builder.builder import load
+def _gallery_rows(run: dict, task: str, wanted: set[str], images: Any) -> Iterator[tuple[str, dict]]:
+    """(image_id, undecoded image) of the wanted ids. From `images` (the benchmark's dataset) by row; otherwise the
+    scored split of the task's own config (the test split's images: `vqa`) is streamed until every wanted image is
+    found: nothing is prepared, no other split is opened."""
+    import datasets
 
-    config = get_task(task).config if run["split"] != "test" else "vqa"
-    return load(config, data_dir=run["data_dir"], split=run["split"])
+    if images is None:
+        from journeydb.builder.builder import load
+
+        from .export_source import is_export_folder, load_export
+
+        config = get_task(task).config if run["split"] != "test" else "vqa"
+        if is_export_folder(run["data_dir"]):
+            images = load_export(config, run["data_dir"], run["split"])
+        else:
+            images = load(config, data_dir=run["data_dir"], split=run["split"], streaming=True)
+    if isinstance(images, datasets.Dataset):
+        images = images.select([i for i, image_id in enumerate(images["image_id"]) if image_id in wanted])
+    images = images.select_columns(["image_id", "image"]).cast_column("image", datasets.Image(decode=False))
+    left = set(wanted)
+    for row in images:
+        if row["image_id"] in left:
+            left.discard(row["image_id"])
+            yield row["image_id"], row["image"]
+            if not left:
+                return
 
 
 def _thumbnails(run: dict, task: str, wanted: set[str], images: Any) -> dict[str, str]:
     """image_id -> thumbnail for the wanted ids, reading only their rows; what cannot be read is logged."""
     if not wanted:
         return {}
+    thumbs, bad = {}, []
     try:
-        images = images if images is not None else _split_images(run, task)
-        rows = [i for i, image_id in enumerate(images["image_id"]) if image_id in wanted]
-        import datasets
-
-        subset = images.select(rows).cast_column("image", datasets.Image(decode=False))
+        for image_id, image in _gallery_rows(run, task, wanted, images):
+            try:
+                thumbs[image_id] = thumbnail(image["bytes"])
+            except OSError as err:  # PIL's UnidentifiedImageError is an OSError
+                bad.append(f"{image_id} ({err})")
     except (FileNotFoundError, ValueError, OSError) as err:
         logger.warning("report.html: no thumbnails for the %s split of %s (%s)", run["split"], run["data_dir"], err)
-        return {}
-    thumbs, bad = {}, []
-    for image_id, image in zip(subset["image_id"], subset["image"]):
-        try:
-            thumbs[image_id] = thumbnail(image["bytes"])
-        except OSError as err:  # PIL's UnidentifiedImageError is an OSError
-            bad.append(f"{image_id} ({err})")
+        return thumbs
     missing = wanted - thumbs.keys() - {b.split(" ")[0] for b in bad}
     if bad or missing:
         logger.warning(
