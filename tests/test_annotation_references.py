@@ -33,6 +33,7 @@ def imageless_release(mini_release: Path, tmp_path_factory: pytest.TempPathFacto
 def _fields(refs) -> dict:
     fields = asdict(refs)
     fields.pop("skipped")
+    fields.pop("read_losses")  # the builder logs its own
     return fields
 
 
@@ -111,3 +112,17 @@ def test_evaluate_with_a_report_prepares_nothing_and_reads_no_train(mini_release
     assert main(args + ["--no-meteor", "--similarity-model", "none", "--out", str(out), "--gallery-size", "2"]) == 0
     page = (out / "report.html").read_text(encoding="utf-8")
     assert page.count("data:image/jpeg;base64,") >= 4  # every card's thumbnail
+
+
+def test_what_the_release_reader_skips_is_counted_in_results_json(mini_release, tmp_path):
+    """The mini-release's dirty validation lines (bad questions) are skipped under "warn": results.json says so."""
+    refs = load_references("vqa", str(mini_release), "validation")
+    assert refs.read_losses.counts["malformed question"] > 0
+    predictions = tmp_path / "predictions.jsonl"
+    predictions.write_text("".join(json.dumps({"question_id": i, "prediction": "A"}) + "\n" for i in refs.ids))
+    out = tmp_path / "out"
+    args = ["evaluate", "--task", "vqa", "--predictions", str(predictions), "--data-dir", str(mini_release)]
+    assert main(args + ["--out", str(out), "--gallery-size", "0"]) == 0
+    entry = json.loads((out / "results.json").read_text(encoding="utf-8"))["tasks"]["vqa"]
+    assert entry["release_skips"]["counts"] == dict(sorted(refs.read_losses.counts.items()))
+    assert "skipped reading the release" in (out / "report.md").read_text(encoding="utf-8")

@@ -80,8 +80,11 @@ def annotation_rows(
     config: str,
     test_annotations: Optional[str] = None,
     on_bad_records: OnBadRecords = "warn",
+    stats: Optional[ReadStats] = None,
 ) -> Iterator[dict[str, Any]]:
     """Row dicts (without `image`) of `config` on `split`, read from that split's annotation file only.
+
+    What the read skips is counted in `stats` (a fresh one when not given) and logged at WARNING.
 
     Raises:
         FileNotFoundError: the split's folder or annotation file is not in `data_dir`.
@@ -90,7 +93,7 @@ def annotation_rows(
     records.check_on_bad_records(on_bad_records)
     folder = layout.split_folder(data_dir, split)
     path = layout.annotation_path(folder, split)
-    stats = ReadStats()
+    stats = ReadStats() if stats is None else stats
     truth = None
     if config == "test-clean" and test_annotations:
         truth = _test_truth(test_annotations, on_bad_records, stats)

@@ -214,4 +214,7 @@ def evaluate_predictions(
     }
     if references.skipped.counts:
         entry["skipped"] = references.skipped.summary()
+    if references.read_losses.counts:  # bad records the release reader skipped: counted here too, never hidden
+        entry["release_skips"] = {"counts": dict(sorted(references.read_losses.counts.items())),
+                                  "summary": references.read_losses.summary()}
     return entry

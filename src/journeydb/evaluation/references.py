@@ -32,6 +32,7 @@ class TaskReferences:
     options: Optional[list[list[str]]] = None  # vqa
     questions: Optional[list[str]] = None  # vqa: the question texts
     skipped: ReadStats = field(default_factory=ReadStats)
+    read_losses: ReadStats = field(default_factory=ReadStats)  # what reading the release skipped (bad records)
 
     def __len__(self) -> int:
         return len(self.ids)

@@ -191,6 +191,8 @@ def _details(run: dict) -> list[str]:
             notes.append(f"style tree: {entry['style_tree']}")
         if entry.get("skipped"):
             notes.append(f"not scored: {entry['skipped']}")
+        if entry.get("release_skips"):
+            notes.append(f"skipped reading the release: {entry['release_skips']['summary']}")
         rows.append(
             [
                 task,

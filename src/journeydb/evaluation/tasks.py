@@ -22,6 +22,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Literal, Optional, Sequence
 
+from journeydb.release.records import ReadStats
+
 from .baseline_predictions import (
     BaselineQueries,
     FittedBaselines,
@@ -217,8 +219,11 @@ def load_references(
     config = _truth_config(spec, split, test_annotations)
     if config != "test-clean" and is_export_folder(data_dir):  # an export has no annotation files: its tables
         return references_from_rows(task, reference_rows(task, data_dir, split, cache_dir), split)
-    rows = annotation_rows(data_dir, split, config, test_annotations=test_annotations)
-    return references_from_rows(task, rows, split)
+    losses = ReadStats()
+    rows = annotation_rows(data_dir, split, config, test_annotations=test_annotations, stats=losses)
+    refs = references_from_rows(task, rows, split)
+    refs.read_losses = losses
+    return refs
 
 
 def _truth_config(spec: Task, split: str, test_annotations: Optional[str]) -> str:
