@@ -48,3 +48,22 @@ def test_evaluate_cli_scores_an_export_as_the_release(mini_release, export, tmp_
 def test_export_without_the_config_is_a_clear_error(export, tmp_path):
     with pytest.raises(FileNotFoundError, match="without prompt/validation.*--configs prompt"):
         load_references("prompt_inversion", str(export), "validation", cache_dir=str(tmp_path / "c"))
+
+
+def test_benchmark_on_an_export_equals_the_release(mini_release, tmp_path):
+    """`journeydb benchmark --data-dir <export>`: images, training baselines and references all come from the
+    Parquet tables, and every prediction file and score equals the raw release's (style tree off in both)."""
+    export = tmp_path / "export"
+    journeydb.export_parquet(mini_release, export)
+    results = {}
+    for name, data in (("raw", mini_release), ("export", export)):
+        out = tmp_path / name
+        args = ["benchmark", "--data-dir", str(data), "--out", str(out), "--gallery-size", "0", *QUICK]
+        assert main(args) == 0
+        results[name] = json.loads((out / "results.json").read_text(encoding="utf-8"))["tasks"]
+        for task in results[name]:
+            results[name][task]["lines"] = (out / "predictions" / f"{task}.jsonl").read_text(encoding="utf-8")
+    assert results["raw"].keys() == results["export"].keys() and len(results["raw"]) == 5
+    for task, raw in results["raw"].items():
+        assert results["export"][task]["lines"] == raw["lines"], task
+        assert results["export"][task]["scores"] == raw["scores"], task

@@ -53,9 +53,9 @@ class FittedBaselines:
 
 def _train_rows(config: str, data_dir: str, limit: Optional[int], with_image: bool = True) -> Any:
     """The first `limit` rows of a training config, streamed (`image` decoded only when `with_image`)."""
-    from journeydb.builder.builder import load
+    from .export_source import open_split
 
-    rows = load(config, data_dir=data_dir, split="train", streaming=True)
+    rows = open_split(config, data_dir, "train", streaming=True)
     if not with_image:
         rows = rows.remove_columns("image")
     # islice, not IterableDataset.take: take read a row more than its limit (8 images per config for 7)

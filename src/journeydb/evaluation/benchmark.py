@@ -87,9 +87,9 @@ def _mini_release_style_tree(data_dir: str, out: str, split: str, encoder: Any =
     """A style tree for the mini-release (`journeydb style-tree build`'s clustering, a few categories), written to
     `<out>/style_tree.json` (+ its size plot), so the default run reports per-category recall too."""
     from journeydb.models.style_tree_builder import build_style_tree, write_style_tree
-    from journeydb.release.style_tree import read_style_vocabulary
+    from .export_source import split_style_vocabulary
 
-    vocabulary = read_style_vocabulary(data_dir, splits=sorted({"train", split}))
+    vocabulary = split_style_vocabulary(data_dir, sorted({"train", split}))
     tree = build_style_tree(vocabulary, num_categories=MINI_RELEASE_STYLE_CATEGORIES, model=encoder)
     json_path, _ = write_style_tree(tree, os.path.join(out, "style_tree.json"))
     return str(json_path)
@@ -114,17 +114,13 @@ def _scored_tasks(opts: BenchmarkOptions) -> list[str]:
 
 def _eval_images(opts: BenchmarkOptions, data_dir: str) -> Any:
     """The split's images (every labelled one), as a dataset with `image_id` and `image`."""
-    from journeydb.builder.builder import load
+    from .export_source import open_split
 
     if opts.split == "test":
-        return load(
-            "test-clean",
-            data_dir=data_dir,
-            split="test",
-            cache_dir=opts.cache_dir,
-            test_annotations=opts.test_annotations,
+        return open_split(
+            "test-clean", data_dir, "test", cache_dir=opts.cache_dir, test_annotations=opts.test_annotations
         )
-    return load("vqa", data_dir=data_dir, split=opts.split, cache_dir=opts.cache_dir)
+    return open_split("vqa", data_dir, opts.split, cache_dir=opts.cache_dir)
 
 
 def _from_main(layout: ProcessLayout, value: Any) -> Any:

@@ -85,9 +85,9 @@ def clip_style_predictions(
     """CLIP ranks the style vocabulary of `splits` (the paper's whole style space) for each image of `refs`;
     `accelerator` (accelerate's state under a launcher) shares the images over the processes."""
     from journeydb.models.clip_retrieval import rank_styles
-    from journeydb.release.style_tree import read_style_vocabulary
+    from .export_source import split_style_vocabulary
 
-    vocabulary = read_style_vocabulary(data_dir, splits=splits)
+    vocabulary = split_style_vocabulary(data_dir, splits)
     ranking = rank_styles(
         rows_in_order(images, refs.ids),
         vocabulary,

@@ -86,15 +86,10 @@ def _gallery_rows(run: dict, task: str, wanted: set[str], images: Any) -> Iterat
     import datasets
 
     if images is None:
-        from journeydb.builder.builder import load
-
-        from .export_source import is_export_folder, load_export
+        from .export_source import open_split
 
         config = get_task(task).config if run["split"] != "test" else "vqa"
-        if is_export_folder(run["data_dir"]):
-            images = load_export(config, run["data_dir"], run["split"])
-        else:
-            images = load(config, data_dir=run["data_dir"], split=run["split"], streaming=True)
+        images = open_split(config, run["data_dir"], run["split"], streaming=True)
     if isinstance(images, datasets.Dataset):
         images = images.select([i for i, image_id in enumerate(images["image_id"]) if image_id in wanted])
     images = images.select_columns(["image_id", "image"]).cast_column("image", datasets.Image(decode=False))

@@ -176,15 +176,11 @@ def reference_rows(
 ):
     """The `datasets.Dataset` holding a task's ground truth (`test-clean` on the test split), images included when
     asked; this prepares the config's splits. Scoring needs no image: `load_references` reads annotations only."""
-    from journeydb.builder.builder import load
-    from journeydb.evaluation.export_source import is_export_folder, load_export
+    from journeydb.evaluation.export_source import open_split
 
     config = _truth_config(get_task(task), split, test_annotations)
-    if config != "test-clean" and is_export_folder(data_dir):  # a `journeydb export` folder instead of the release
-        dataset = load_export(config, data_dir, split, cache_dir=cache_dir)
-    else:
-        extra = {"test_annotations": test_annotations} if config == "test-clean" else {}
-        dataset = load(config, data_dir=data_dir, split=split, cache_dir=cache_dir, **extra)
+    extra = {"test_annotations": test_annotations} if config == "test-clean" else {}
+    dataset = open_split(config, data_dir, split, cache_dir=cache_dir, **extra)
     return dataset if with_images else dataset.remove_columns("image")
 
 
