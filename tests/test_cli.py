@@ -49,6 +49,10 @@ def test_benchmark_without_arguments_runs_the_baselines_on_the_mini_release(tmp_
     assert results["tasks"]["prompt_inversion"]["scores"]["similarity"] is not None
     report = (out / "report.md").read_text()
     assert "baseline (nearest training image)" in report and "not models from the paper" in report
+    # the cost of each stage, also in timing.json
+    timing = json.loads((out / "timing.json").read_text())
+    assert timing["stages"] and "## Cost of this run" in report
+    assert all(f"| {stage} |" in report for stage in timing["stages"])
 
 
 @pytest.fixture(scope="module")

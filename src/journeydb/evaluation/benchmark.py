@@ -372,9 +372,9 @@ def run_benchmark(opts: BenchmarkOptions) -> dict[str, Any]:
     with open(os.path.join(opts.out, "results.json"), "w", encoding="utf-8") as f:
         json.dump(results, f, indent=2, ensure_ascii=False, default=_json_default)
         f.write("\n")
-    write_report(results, opts.out, images=images)
     uses_model = bool(opts.model or opts.clip_model or opts.qas_model)
-    write_timing(os.path.join(opts.out, "timing.json"), stages, layout.num_processes, opts.device, uses_model)
+    timing = write_timing(os.path.join(opts.out, "timing.json"), stages, layout.num_processes, opts.device, uses_model)
+    write_report(results, opts.out, images=images, timing=timing)
     return results
 
 

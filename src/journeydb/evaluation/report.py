@@ -20,6 +20,8 @@ import math
 import os
 from typing import Any, Callable, Iterable, Optional, Sequence
 
+from .timing import timing_markdown
+
 logger = logging.getLogger(__name__)
 
 DASH = "–"
@@ -341,12 +343,16 @@ PLOTS = {
 
 
 def write_report(
-    runs: dict | Sequence[dict], out_dir: str | os.PathLike, title: str = "JourneyDB benchmark", images: Any = None
+    runs: dict | Sequence[dict],
+    out_dir: str | os.PathLike,
+    title: str = "JourneyDB benchmark",
+    images: Any = None,
+    timing: Optional[dict] = None,
 ) -> list[str]:
     """Write `report.md`, the PNG plots and `report.html` (`report_html`) into `out_dir`; returns the paths written.
 
     `images`: a dataset with `image_id` and `image` to take the gallery's thumbnails from (default: the split of
-    each run's `data_dir`)."""
+    each run's `data_dir`). `timing` (`timing.write_timing`'s dict) adds the run's cost table to `report.md`."""
     runs = [runs] if isinstance(runs, dict) else list(runs)
     out_dir = os.fspath(out_dir)
     os.makedirs(out_dir, exist_ok=True)
@@ -354,6 +360,8 @@ def write_report(
     report = os.path.join(out_dir, "report.md")
     with open(report, "w", encoding="utf-8") as f:
         f.write(render_markdown(runs, title=title))
+        if timing:
+            f.write("\n" + "\n".join(timing_markdown(timing)))
     written.append(report)
     for name, plot in PLOTS.items():
         path = plot(runs, os.path.join(out_dir, name))

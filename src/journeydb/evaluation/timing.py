@@ -19,8 +19,9 @@ def count_stage(stages: dict[str, dict[str, Any]], name: str, seconds: float, it
 
 def write_timing(
     path: str, stages: dict[str, dict[str, Any]], processes: int, device: Optional[str], uses_model: bool
-) -> None:
-    """Write the stages with their items/s, the number of processes and the device the models ran on."""
+) -> dict[str, Any]:
+    """Write the stages with their items/s, the number of processes and the device the models ran on; returns
+    what was written (the report's cost table, `timing_markdown`)."""
     where = device or "cpu"
     if uses_model and device is None:
         from journeydb.models.placement import model_placement
@@ -41,3 +42,23 @@ def write_timing(
     with open(path, "w", encoding="utf-8") as f:
         json.dump(timing, f, indent=2)
         f.write("\n")
+    return timing
+
+
+def timing_markdown(timing: dict[str, Any]) -> list[str]:
+    """The report's "Cost of this run" section: one row per stage (wall s, items, items/s)."""
+    rows = []
+    for name, stage in timing["stages"].items():
+        rate = "–" if stage["items_per_s"] is None else f"{stage['items_per_s']:,.1f}"
+        rows.append(f"| {name} | {stage['seconds']:.1f} | {stage['items']:,} | {rate} |")
+    return [
+        "## Cost of this run",
+        "",
+        f"{timing['processes']} process(es), models on {timing['device']} (also in `timing.json`; a resumed run "
+        "times only the chunks it made).",
+        "",
+        "| stage | wall s | items | items/s |",
+        "|---|---:|---:|---:|",
+        *rows,
+        "",
+    ]
