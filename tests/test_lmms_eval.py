@@ -114,3 +114,18 @@ def test_lmms_eval_dummy_run_equals_journeydb_evaluate(tmp_path):
         key = "question_id" if name.startswith("vqa") else "image_id"
         assert len({r[key] for r in rows}) == count
         assert {r["prediction"] for r in rows} == ({"A"} if name == "vqa_choice" else {REPLY})
+
+
+def test_docs_from_an_export_folder_equal_the_release(monkeypatch, tmp_path):
+    pytest.importorskip("lmms_eval")
+    from journeydb.integrations.lmms_eval.utils import task_docs
+
+    export = tmp_path / "export"
+    journeydb.export_parquet(journeydb.sample_dir(), export, configs=["caption", "vqa"])
+    docs = {}
+    for name, root in (("raw", journeydb.sample_dir()), ("export", str(export))):
+        monkeypatch.setenv("JOURNEYDB_DATA_DIR", root)
+        docs[name] = {task: task_docs(task, "validation") for task in ("caption", "vqa")}
+    for task in ("caption", "vqa"):
+        raw, exported = docs["raw"][task], docs["export"][task]
+        assert len(raw) > 0 and exported.remove_columns("image").to_list() == raw.remove_columns("image").to_list()

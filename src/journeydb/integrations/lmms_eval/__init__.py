@@ -18,7 +18,8 @@ def task_dir() -> str:
 
 
 def data_dir() -> str:
-    """The release folder the tasks read (`$JOURNEYDB_DATA_DIR`); a clear error where it is unset or wrong."""
+    """The folder the tasks read (`$JOURNEYDB_DATA_DIR`: a raw release or a `journeydb export` folder); a clear
+    error where it is unset or wrong."""
     path = os.environ.get(DATA_DIR_VARIABLE, "").strip()
     if not path:
         raise ValueError(

@@ -2,7 +2,8 @@
 
 lmms-eval executes this file afresh for each `!function`, so it keeps no state and imports the package absolutely.
 
-Docs come from the release in `$JOURNEYDB_DATA_DIR` through `journeydb.load` (one doc per image; vqa: one per
+Docs come from `$JOURNEYDB_DATA_DIR` (a raw release or a `journeydb export` folder, through `open_split`; one doc
+per image; vqa: one per
 question), restricted on validation to what `journeydb evaluate` scores. Each doc's result is a record
 `{task, split, id, image_id, prediction}`; every metric of a task aggregates the same records, and the corpus is
 scored once (`corpus.corpus_scores`), so the other metrics read that one result. Test docs have no answers: their only metric writes our
@@ -18,7 +19,7 @@ from typing import Any, Optional, Sequence
 import datasets
 from lmms_eval.api.task import ConfigurableTask
 
-from journeydb.builder.builder import load
+from journeydb.evaluation.export_source import open_split
 from journeydb.evaluation.predictions import write_predictions
 from journeydb.evaluation.tasks import get_task, load_references
 from journeydb.models.generation import INSTRUCTIONS
@@ -57,10 +58,10 @@ def task_docs(task: str, split: str) -> datasets.Dataset:
     """The docs of `task` on `split`: image rows (vqa: question rows), in release order, with `task` and `split`."""
     root = data_dir()
     if split == "test":
-        rows = load(_TEST_CONFIG[task], data_dir=root, split="test")
+        rows = open_split(_TEST_CONFIG[task], root, "test")
         keep = None
     else:
-        rows = load(get_task(task).config, data_dir=root, split=split)
+        rows = open_split(get_task(task).config, root, split)
         keep = set(load_references(task, root, split).ids)  # what `journeydb evaluate` scores
     rows = rows.cast_column("image", datasets.Image(decode=False))  # moved as bytes, never re-encoded
     if task == "vqa":
