@@ -155,9 +155,11 @@ def build_tiny_blip2(
     return model.eval(), processor
 
 
-def save_tiny_blip2(path: str | os.PathLike, texts: Iterable[str] = (), seed: int = 0) -> str:
+def save_tiny_blip2(
+    path: str | os.PathLike, texts: Iterable[str] = (), seed: int = 0, hidden_size: int = 32
+) -> str:
     """Build the tiny BLIP-2 and save model + processor to `path` (loadable with `AutoModelForImageTextToText`)."""
-    model, processor = build_tiny_blip2(texts, seed=seed)
+    model, processor = build_tiny_blip2(texts, seed=seed, hidden_size=hidden_size)
     model.save_pretrained(path)
     processor.save_pretrained(path)
     return os.fspath(path)
