@@ -417,6 +417,11 @@ def test_conflicting_duplicate_test_ground_truth_is_an_error(mini_release, tmp_p
     with pytest.raises(ReleaseFormatError, match=rf"truth\.jsonl:{len(truth) + 1}: .*other ground truth"):
         journeydb.load("test-clean", data_dir=str(mini_release), split="test", cache_dir=str(tmp_path / "hf"),
                        test_annotations=str(path), on_bad_records="skip")
+    # scoring reads the same truth through the same reader (references from the annotation files alone)
+    from journeydb.evaluation.tasks import load_references
+
+    with pytest.raises(ReleaseFormatError, match=rf"truth\.jsonl:{len(truth) + 1}: .*other ground truth"):
+        load_references("vqa", str(mini_release), "test", test_annotations=str(path))
 
 
 def test_one_image_name_in_two_shards_is_an_error(release, tmp_path):

@@ -25,13 +25,13 @@ from typing import Any, Iterator, Optional, Sequence, Union
 import datasets
 import yaml
 from datasets.builder import Key
-from datasets.utils.file_utils import xisdir, xopen
+from datasets.utils.file_utils import xisdir
 
 from journeydb.release import annotation_index, fingerprint, layout, records
 from journeydb.release.citation import JOURNEYDB_CITATION
-from journeydb.release.records import OnBadRecords, ReadStats, Record, ReleaseFormatError
-from journeydb.builder import shards as shard_reading
-from journeydb.release.style_tree import categories_of, load_style_tree, phrase_categories
+from journeydb.release.records import OnBadRecords, ReadStats, ReleaseFormatError
+from journeydb.builder import rows, shards as shard_reading
+from journeydb.release.style_tree import load_style_tree, phrase_categories
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,14 @@ def config_declarations() -> dict[str, ConfigDeclaration]:
 def _code_hash() -> str:
     """Hash of the code and declarations that shape the prepared data, so a code change invalidates the cache."""
     digest = hashlib.sha256()
-    for package, module in (("journeydb.release", "records.py"), ("journeydb.builder", "builder.py"), ("journeydb.release", "style_tree.py")):
+    shaping = (
+        ("journeydb.release", "records.py"),
+        ("journeydb.release", "style_tree.py"),
+        ("journeydb.builder", "builder.py"),
+        ("journeydb.builder", "rows.py"),
+        ("journeydb.builder", "shards.py"),
+    )
+    for package, module in shaping:
         digest.update(resources.files(package).joinpath(module).read_bytes())
     for decl in config_declarations().values():
         digest.update(repr((decl.name, decl.splits, decl.features)).encode())
@@ -231,7 +238,11 @@ class JourneyDB(datasets.GeneratorBasedBuilder):
         )
         if reports_orphans:
             shard_reading.report_unrouted(index, annotation_name, is_test, policy, stats)
-        test_truth = self._test_ground_truth(stats) if self.config.name == "test-clean" else None
+        test_truth = (
+            rows.read_test_truth(self.config.test_annotations, self.config.on_bad_records, stats)
+            if self.config.name == "test-clean" and self.config.test_annotations
+            else None
+        )
         tree_index = phrase_categories(load_style_tree(self.config.style_tree)) if self.config.style_tree else None
 
         for shard_index, shard in enumerate(shards):
@@ -249,7 +260,7 @@ class JourneyDB(datasets.GeneratorBasedBuilder):
                 record = records.parse_record(decoded, where, policy, stats, with_answers=not is_test)
                 if record is None:
                     continue
-                row = self._row(record, where, stats, tree_index, test_truth)
+                row = rows.record_row(self.config.name, record, where, stats, tree_index, test_truth)
                 if row is None:
                     continue
                 data = read_bytes()
@@ -268,88 +279,6 @@ class JourneyDB(datasets.GeneratorBasedBuilder):
             logger.warning("JourneyDB %s/%s, shards %s: %s", self.config.name, split, sorted(my_shards), stats.summary())
         elif stats.counts:
             logger.info("JourneyDB %s/%s, shards %s: %s", self.config.name, split, sorted(my_shards), stats.summary())
-
-    # ----------------------------------------------------------------------------------------------------------
-    def _row(
-        self,
-        record: Record,
-        where: str,
-        stats: ReadStats,
-        tree_index: Optional[dict[str, list[str]]],
-        test_truth: Optional[dict[str, Record]],
-    ) -> Optional[dict[str, Any]]:
-        name = self.config.name
-        row: dict[str, Any] = {"image_id": record.image_id}
-        if name == "prompt":
-            if record.prompt is None or not record.prompt.strip():
-                stats.skip("rows without prompt", where)
-                return None
-            row.update(
-                prompt=record.prompt,
-                style=record.style,
-                content=record.content,
-                atmosphere=record.atmosphere,
-                others=record.others,
-            )
-        elif name == "caption":
-            if record.caption is None:
-                stats.skip("rows without caption", where)
-                return None
-            row["caption"] = record.caption
-        elif name == "style":
-            row["styles"] = record.style
-            row["style_categories"] = categories_of(record.style, tree_index) if tree_index is not None else []
-        elif name == "vqa":
-            row["questions"] = [q.as_row() for q in record.questions]
-        elif name == "test-clean":
-            truth = test_truth.get(record.image_id) if test_truth is not None else None
-            row["prompt"] = truth.prompt if truth else None
-            row["clean_prompt"] = truth.clean_prompt if truth else None
-            row["caption"] = truth.caption if truth else None
-            row["questions"] = _with_answers(record, truth, where)
-            if test_truth is not None and truth is None:
-                stats.skip("test images without ground truth (kept, answers null)", where)
-        return row
-
-    def _test_ground_truth(self, stats: ReadStats) -> Optional[dict[str, Record]]:
-        path = self.config.test_annotations
-        if not path:
-            return None
-        truth: dict[str, Record] = {}
-        with xopen(path, "rb") as f:
-            for line_no, raw in records.iter_jsonl_lines(f, path):
-                where = f"{path}:{line_no}"
-                record = records.parse_record(raw, where, self.config.on_bad_records, stats)
-                if record is None:
-                    continue
-                first = truth.setdefault(record.image_id, record)
-                if first is not record:  # which one is the truth? a conflict is an error under every policy
-                    if first != record:
-                        raise ReleaseFormatError(f"{where}: image {record.image_id} has other ground truth above")
-                    records.handle_bad(self.config.on_bad_records, stats, "duplicate annotations", where,
-                                       f"image {record.image_id} is annotated twice (identically)")
-        return truth
-
-
-# --------------------------------------------------------------------------------------------------------------
-
-
-def _with_answers(record: Record, truth: Optional[Record], where: str) -> list[dict[str, Any]]:
-    rows = [q.as_row() for q in record.questions]
-    if truth is None:
-        return rows
-    truth_by_id = {q.question_id: q for q in truth.questions}
-    for row in rows:
-        gold = truth_by_id.get(row["question_id"])
-        if gold is None:
-            continue
-        if gold.question != row["question"] or gold.options != row["options"]:
-            raise ReleaseFormatError(
-                f"{where}: test ground truth for {row['question_id']} has another question or options than the "
-                "test questions file"
-            )
-        row["answer"] = gold.answer
-    return rows
 
 
 def load(

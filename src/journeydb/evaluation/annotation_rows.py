@@ -1,11 +1,11 @@
 """Reference rows read from a split's annotation file alone: no image shard is opened, nothing is prepared.
 
 References need no image, so scoring reads only the scored split's annotation file (`.jsonl` or the released
-`.jsonl.tgz`) through the release layer's parser, and yields the row fields the builder would give each config
-(`prompt`, `caption`, `styles`, `questions`; on test the `test-clean` fields). The rows follow the builder's order
-(shard by shard, in annotation-file order within a shard). The image shards are only listed: an annotation whose
-shard is not in the split is skipped and counted, as the builder does. An image missing from an existing shard
-cannot be seen without opening it, so such an annotation is scored here (the builder would skip it).
+`.jsonl.tgz`) through the release layer's parser, and yields the builder's own row fields for each config
+(`builder.rows.record_row`, without the image; on test the `test-clean` fields). The rows follow the builder's
+order (shard by shard, in annotation-file order within a shard). The image shards are only listed: an annotation
+whose shard is not in the split is skipped and counted, as the builder does. An image missing from an existing
+shard cannot be seen without opening it, so such an annotation is scored here (the builder would skip it).
 """
 
 from __future__ import annotations
@@ -13,9 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Iterator, Optional
 
-from datasets.utils.file_utils import xopen
-
-from journeydb.builder.builder import _with_answers
+from journeydb.builder.rows import read_test_truth, record_row
 from journeydb.release import layout, records
 from journeydb.release.records import OnBadRecords, ReadStats, Record
 
@@ -36,42 +34,6 @@ def _records(path: str, split: str, policy: OnBadRecords, stats: ReadStats) -> I
             continue
         seen.add(record.image_id)
         yield where, record
-
-
-def _test_truth(path: str, policy: OnBadRecords, stats: ReadStats) -> dict[str, Record]:
-    truth: dict[str, Record] = {}
-    with xopen(path, "rb") as f:
-        for line_no, raw in records.iter_jsonl_lines(f, path):
-            record = records.parse_record(raw, f"{path}:{line_no}", policy, stats)
-            if record is not None:
-                truth.setdefault(record.image_id, record)
-    return truth
-
-
-def _row(
-    record: Record, config: str, where: str, truth: Optional[dict[str, Record]], stats: ReadStats
-) -> Optional[dict[str, Any]]:
-    """The fields of the builder's row of `config` (None where the builder's config has no row, counted)."""
-    row: dict[str, Any] = {"image_id": record.image_id}
-    if config == "test-clean":
-        gold = truth.get(record.image_id) if truth is not None else None
-        row["prompt"] = gold.prompt if gold else None
-        row["clean_prompt"] = gold.clean_prompt if gold else None
-        row["caption"] = gold.caption if gold else None
-        row["questions"] = _with_answers(record, gold, where)
-        return row
-    # like the builder, the `prompt` and `caption` configs have no row for an image without one
-    if config == "prompt" and (record.prompt is None or not record.prompt.strip()):
-        stats.skip("rows without prompt", where)
-        return None
-    if config == "caption" and record.caption is None:
-        stats.skip("rows without caption", where)
-        return None
-    row["prompt"] = record.prompt
-    row["caption"] = record.caption
-    row["styles"] = record.style
-    row["questions"] = [q.as_row() for q in record.questions]
-    return row
 
 
 def annotation_rows(
@@ -96,10 +58,10 @@ def annotation_rows(
     stats = ReadStats() if stats is None else stats
     truth = None
     if config == "test-clean" and test_annotations:
-        truth = _test_truth(test_annotations, on_bad_records, stats)
+        truth = read_test_truth(test_annotations, on_bad_records, stats)
     if split == "test":  # test images carry no shard in their path: every annotation belongs to the one imgs archive
         for where, record in _records(path, split, on_bad_records, stats):
-            row = _row(record, config, where, truth, stats)
+            row = record_row(config, record, where, stats, test_truth=truth)
             if row is not None:
                 yield row
     else:
@@ -113,7 +75,7 @@ def annotation_rows(
             by_shard[shard].append((where, record))
         for name in shard_names:
             for where, record in by_shard.pop(name):
-                row = _row(record, config, where, truth, stats)
+                row = record_row(config, record, where, stats, test_truth=truth)
                 if row is not None:
                     yield row
     if stats.counts:
