@@ -10,6 +10,7 @@ from journeydb.evaluation.gallery import DEFAULT_GALLERY_SIZE
 from journeydb.evaluation.predictions import evaluate_predictions
 from journeydb.evaluation.score import DEFAULT_RECALL_K, ScoringOptions
 from journeydb.evaluation.tasks import TASK_NAMES, get_task, load_references
+from journeydb.models.sentence_model import DEFAULT_EMBED_BATCH_SIZE
 
 
 def add_scoring_arguments(p: argparse.ArgumentParser) -> None:
@@ -40,6 +41,13 @@ def add_scoring_arguments(p: argparse.ArgumentParser) -> None:
         help="the withheld test ground truth (organisers only); needed to score --split test",
     )
     g.add_argument("--batch-size", type=int, default=8, help="batch size of model runs (default %(default)s)")
+    g.add_argument(
+        "--similarity-batch-size",
+        type=int,
+        default=DEFAULT_EMBED_BATCH_SIZE,
+        metavar="N",
+        help="texts per forward pass of the Similarity model (default %(default)s)",
+    )
     g.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
 
 
@@ -58,6 +66,8 @@ def scoring_options(args: argparse.Namespace) -> ScoringOptions:
     similarity = None if args.similarity_model.lower() == "none" else args.similarity_model
     if args.meteor_jobs is not None and args.meteor_jobs < 1:
         raise ValueError(f"--meteor-jobs must be >= 1, got {args.meteor_jobs}")
+    if args.similarity_batch_size < 1:
+        raise ValueError(f"--similarity-batch-size must be >= 1, got {args.similarity_batch_size}")
     if any(k < 1 for k in args.k):
         raise ValueError(f"--k values must be >= 1, got {args.k}")
     return ScoringOptions(
@@ -69,6 +79,7 @@ def scoring_options(args: argparse.Namespace) -> ScoringOptions:
         style_tree=args.style_tree,
         recall_k=tuple(args.k),
         batch_size=args.batch_size,
+        similarity_batch_size=args.similarity_batch_size,
         device=args.device,
     )
 
