@@ -51,6 +51,24 @@ def add_scoring_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
 
 
+def add_cache_argument(p: argparse.ArgumentParser) -> None:
+    """`--cache-dir` (shared with `journeydb benchmark`)."""
+    p.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="everything the run caches goes here, keyed by content: datasets' files, and under "
+        "DIR/journeydb-cache the annotation index, shard listings and CLIP text features (default: datasets' cache "
+        "and $JOURNEYDB_CACHE)",
+    )
+
+
+def apply_cache_dir(args: argparse.Namespace) -> None:
+    if args.cache_dir is not None:
+        from journeydb.release.cache import use_cache_dir
+
+        use_cache_dir(args.cache_dir)
+
+
 def add_gallery_argument(p: argparse.ArgumentParser) -> None:
     """`--gallery-size` of report.html (shared with `journeydb benchmark`)."""
     p.add_argument(
@@ -101,6 +119,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model-name", help="row label in the tables (default: the prediction file's name)")
     p.add_argument("--out", metavar="DIR", help="also write results.json, report.md, plots and report.html here")
     p.add_argument("--strict", action="store_true", help="missing, duplicate or unknown ids are an error")
+    add_cache_argument(p)
     add_gallery_argument(p)
     add_scoring_arguments(p)
     p.set_defaults(func=run)
@@ -114,7 +133,10 @@ def run(args: argparse.Namespace) -> int:
     options = scoring_options(args)
     if args.gallery_size < 0:
         raise ValueError(f"--gallery-size must be >= 0, got {args.gallery_size}")
-    refs = load_references(args.task, args.data_dir, args.split, test_annotations=args.test_annotations)
+    apply_cache_dir(args)
+    refs = load_references(
+        args.task, args.data_dir, args.split, cache_dir=args.cache_dir, test_annotations=args.test_annotations
+    )
     entry = evaluate_predictions(
         args.predictions, refs, options, model_label=args.model_name, strict=args.strict, gallery_size=args.gallery_size
     )
@@ -145,6 +167,8 @@ def run(args: argparse.Namespace) -> int:
         with open(os.path.join(args.out, "results.json"), "w", encoding="utf-8") as f:
             json.dump(results, f, indent=2, ensure_ascii=False)
             f.write("\n")
-        written = write_report(results, args.out, title=f"JourneyDB evaluation: {args.task}")
+        written = write_report(
+            results, args.out, title=f"JourneyDB evaluation: {args.task}", cache_dir=args.cache_dir
+        )
         print(f"wrote results.json and {', '.join(os.path.basename(w) for w in written)} to {args.out}")
     return 0

@@ -79,21 +79,23 @@ def thumbnail(image_bytes: bytes, size: int = THUMBNAIL_SIZE) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _split_images(run: dict, task: str) -> Any:
+def _split_images(run: dict, task: str, cache_dir: Optional[str] = None) -> Any:
     """The split's images as the builder gives them: the task's own config, whose dataset scoring already prepared
     (the test split's images: `vqa`), so no image is read beyond the gallery's rows."""
     from journeydb.builder.builder import load
 
     config = get_task(task).config if run["split"] != "test" else "vqa"
-    return load(config, data_dir=run["data_dir"], split=run["split"])
+    return load(config, data_dir=run["data_dir"], split=run["split"], cache_dir=cache_dir)
 
 
-def _thumbnails(run: dict, task: str, wanted: set[str], images: Any) -> dict[str, str]:
+def _thumbnails(
+    run: dict, task: str, wanted: set[str], images: Any, cache_dir: Optional[str] = None
+) -> dict[str, str]:
     """image_id -> thumbnail for the wanted ids, reading only their rows; what cannot be read is logged."""
     if not wanted:
         return {}
     try:
-        images = images if images is not None else _split_images(run, task)
+        images = images if images is not None else _split_images(run, task, cache_dir)
         rows = [i for i, image_id in enumerate(images["image_id"]) if image_id in wanted]
         import datasets
 
@@ -116,7 +118,7 @@ def _thumbnails(run: dict, task: str, wanted: set[str], images: Any) -> dict[str
     return thumbs
 
 
-def gallery_data(runs: Sequence[dict], images: Any = None) -> dict[str, Any]:
+def gallery_data(runs: Sequence[dict], images: Any = None, cache_dir: Optional[str] = None) -> dict[str, Any]:
     """The page's JSON: per (run, task) its cards, and the thumbnails of all cards' images (each image once)."""
     tasks, thumbs = [], {}
     for run in runs:
@@ -130,11 +132,13 @@ def gallery_data(runs: Sequence[dict], images: Any = None) -> dict[str, Any]:
                  "judged": spec.prompts_from is not None, "cards": cards}
             )
             wanted = {card["image_id"] for card in cards} - thumbs.keys()  # an image shown by several tasks once
-            thumbs.update(_thumbnails(run, name, wanted, images if len(runs) == 1 else None))
+            thumbs.update(_thumbnails(run, name, wanted, images if len(runs) == 1 else None, cache_dir))
     return {"tasks": tasks, "thumbnails": thumbs}
 
 
-def render_html(runs: Sequence[dict], out_dir: str, title: str, images: Any = None) -> str:
+def render_html(
+    runs: Sequence[dict], out_dir: str, title: str, images: Any = None, cache_dir: Optional[str] = None
+) -> str:
     template = resources.files(__package__).joinpath(_TEMPLATE).read_text(encoding="utf-8")
     notes = [MINI_RELEASE_NOTE] if any(run.get("mini_release") for run in runs) else []
     notes.append(BASELINE_NOTE)
@@ -143,17 +147,21 @@ def render_html(runs: Sequence[dict], out_dir: str, title: str, images: Any = No
         "__NOTES__": "\n".join(f"<p>{_markdown_inline(n)}</p>" for n in notes),
         "__TABLES__": _tables_html(runs),
         "__PLOTS__": _plots_html(out_dir),
-        "__DATA__": _script_json(gallery_data(runs, images)),
+        "__DATA__": _script_json(gallery_data(runs, images, cache_dir)),
     }
     # one pass: text put in (a prompt, a model name) is never searched for markers again
     return re.sub("|".join(filled), lambda m: filled[m.group(0)], template)
 
 
 def write_html(
-    runs: Sequence[dict], out_dir: str, title: str = "JourneyDB benchmark", images: Optional[Any] = None
+    runs: Sequence[dict],
+    out_dir: str,
+    title: str = "JourneyDB benchmark",
+    images: Optional[Any] = None,
+    cache_dir: Optional[str] = None,
 ) -> str:
     """Write `out_dir/report.html` (after the plots, which it embeds); returns its path."""
     path = os.path.join(out_dir, "report.html")
     with open(path, "w", encoding="utf-8") as f:
-        f.write(render_html(runs, out_dir, title, images))
+        f.write(render_html(runs, out_dir, title, images, cache_dir))
     return path
