@@ -14,7 +14,7 @@ from journeydb.evaluation.benchmark import (
 )
 from journeydb.evaluation.tasks import TASK_NAMES
 from journeydb.models.sharding import process_layout
-from .evaluate import add_gallery_argument, add_scoring_arguments, scoring_options
+from .evaluate import add_cache_argument, add_gallery_argument, add_scoring_arguments, apply_cache_dir, scoring_options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -59,6 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "task, model and run)",
     )
     add_gallery_argument(p)
+    add_cache_argument(p)
     add_scoring_arguments(p)
     p.set_defaults(func=run)
 
@@ -118,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
         baseline_train_size=args.baseline_train_size,
         style_limit=args.style_limit,
         gallery_size=args.gallery_size,
+        cache_dir=args.cache_dir,
         limit=args.limit,
         scoring=scoring_options(args),
     )
@@ -127,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.limit is not None and args.limit < 1:
         raise ValueError(f"--limit must be >= 1, got {args.limit}")
+    apply_cache_dir(args)
     _start_processes(args.device)
     main = process_layout().process_index == 0  # under a launcher the main process alone prints
     if main:

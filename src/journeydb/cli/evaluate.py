@@ -10,6 +10,7 @@ from journeydb.evaluation.gallery import DEFAULT_GALLERY_SIZE
 from journeydb.evaluation.predictions import evaluate_predictions
 from journeydb.evaluation.score import DEFAULT_RECALL_K, ScoringOptions
 from journeydb.evaluation.tasks import TASK_NAMES, get_task, load_references
+from journeydb.models.sentence_model import DEFAULT_EMBED_BATCH_SIZE
 
 
 def add_scoring_arguments(p: argparse.ArgumentParser) -> None:
@@ -40,7 +41,32 @@ def add_scoring_arguments(p: argparse.ArgumentParser) -> None:
         help="the withheld test ground truth (organisers only); needed to score --split test",
     )
     g.add_argument("--batch-size", type=int, default=8, help="batch size of model runs (default %(default)s)")
+    g.add_argument(
+        "--similarity-batch-size",
+        type=int,
+        default=DEFAULT_EMBED_BATCH_SIZE,
+        metavar="N",
+        help="texts per forward pass of the Similarity model (default %(default)s)",
+    )
     g.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
+
+
+def add_cache_argument(p: argparse.ArgumentParser) -> None:
+    """`--cache-dir` (shared with `journeydb benchmark`)."""
+    p.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="everything the run caches goes here, keyed by content: datasets' files, and under "
+        "DIR/journeydb-cache the annotation index, shard listings and CLIP text features (default: datasets' cache "
+        "and $JOURNEYDB_CACHE)",
+    )
+
+
+def apply_cache_dir(args: argparse.Namespace) -> None:
+    if args.cache_dir is not None:
+        from journeydb.release.cache import use_cache_dir
+
+        use_cache_dir(args.cache_dir)
 
 
 def add_gallery_argument(p: argparse.ArgumentParser) -> None:
@@ -58,6 +84,8 @@ def scoring_options(args: argparse.Namespace) -> ScoringOptions:
     similarity = None if args.similarity_model.lower() == "none" else args.similarity_model
     if args.meteor_jobs is not None and args.meteor_jobs < 1:
         raise ValueError(f"--meteor-jobs must be >= 1, got {args.meteor_jobs}")
+    if args.similarity_batch_size < 1:
+        raise ValueError(f"--similarity-batch-size must be >= 1, got {args.similarity_batch_size}")
     if any(k < 1 for k in args.k):
         raise ValueError(f"--k values must be >= 1, got {args.k}")
     return ScoringOptions(
@@ -69,6 +97,7 @@ def scoring_options(args: argparse.Namespace) -> ScoringOptions:
         style_tree=args.style_tree,
         recall_k=tuple(args.k),
         batch_size=args.batch_size,
+        similarity_batch_size=args.similarity_batch_size,
         device=args.device,
     )
 
@@ -90,6 +119,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model-name", help="row label in the tables (default: the prediction file's name)")
     p.add_argument("--out", metavar="DIR", help="also write results.json, report.md, plots and report.html here")
     p.add_argument("--strict", action="store_true", help="missing, duplicate or unknown ids are an error")
+    add_cache_argument(p)
     add_gallery_argument(p)
     add_scoring_arguments(p)
     p.set_defaults(func=run)
@@ -103,7 +133,10 @@ def run(args: argparse.Namespace) -> int:
     options = scoring_options(args)
     if args.gallery_size < 0:
         raise ValueError(f"--gallery-size must be >= 0, got {args.gallery_size}")
-    refs = load_references(args.task, args.data_dir, args.split, test_annotations=args.test_annotations)
+    apply_cache_dir(args)
+    refs = load_references(
+        args.task, args.data_dir, args.split, cache_dir=args.cache_dir, test_annotations=args.test_annotations
+    )
     entry = evaluate_predictions(
         args.predictions, refs, options, model_label=args.model_name, strict=args.strict, gallery_size=args.gallery_size
     )
@@ -134,6 +167,8 @@ def run(args: argparse.Namespace) -> int:
         with open(os.path.join(args.out, "results.json"), "w", encoding="utf-8") as f:
             json.dump(results, f, indent=2, ensure_ascii=False)
             f.write("\n")
-        written = write_report(results, args.out, title=f"JourneyDB evaluation: {args.task}")
+        written = write_report(
+            results, args.out, title=f"JourneyDB evaluation: {args.task}", cache_dir=args.cache_dir
+        )
         print(f"wrote results.json and {', '.join(os.path.basename(w) for w in written)} to {args.out}")
     return 0

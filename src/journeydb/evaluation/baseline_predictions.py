@@ -30,10 +30,10 @@ class FittedBaselines:
     (an Arrow copy of the whole split is never prepared); the index holds the features of those images only.
     """
 
-    def __init__(self, data_dir: str, train_size: Optional[int]) -> None:
+    def __init__(self, data_dir: str, train_size: Optional[int], cache_dir: Optional[str] = None) -> None:
         ids, feats, self.prompts, styles = [], [], {}, {}
-        for row in tqdm(_train_rows("prompt", data_dir, train_size), desc="baseline: training image features",
-                        unit="img", total=train_size):
+        train = _train_rows("prompt", data_dir, train_size, cache_dir=cache_dir)
+        for row in tqdm(train, desc="baseline: training image features", unit="img", total=train_size):
             ids.append(row["image_id"])
             feats.append(image_features(row["image"]))
             self.prompts[row["image_id"]] = row["prompt"]
@@ -44,18 +44,21 @@ class FittedBaselines:
             logger.warning("baselines: using the first %d training images (--baseline-train-size)", train_size)
         self.index = ImageIndex(ids, np.stack(feats))
         self.styles = StyleRanker(styles)
-        captions = _train_rows("caption", data_dir, train_size, with_image=False)
+        captions = _train_rows("caption", data_dir, train_size, with_image=False, cache_dir=cache_dir)
         self.captions = {r["image_id"]: r["caption"] for r in captions if r["image_id"] in self.prompts}
         self.caption_index = self.index.subset(self.captions) if self.captions else None
-        vqa = (r for r in _train_rows("vqa", data_dir, train_size, with_image=False) if r["image_id"] in self.prompts)
+        vqa_rows = _train_rows("vqa", data_dir, train_size, with_image=False, cache_dir=cache_dir)
+        vqa = (r for r in vqa_rows if r["image_id"] in self.prompts)
         self.prior = AnswerPrior.from_rows(vqa)
 
 
-def _train_rows(config: str, data_dir: str, limit: Optional[int], with_image: bool = True) -> Any:
+def _train_rows(
+    config: str, data_dir: str, limit: Optional[int], with_image: bool = True, cache_dir: Optional[str] = None
+) -> Any:
     """The first `limit` rows of a training config, streamed (`image` decoded only when `with_image`)."""
     from .export_source import open_split
 
-    rows = open_split(config, data_dir, "train", streaming=True)
+    rows = open_split(config, data_dir, "train", streaming=True, cache_dir=cache_dir)
     if not with_image:
         rows = rows.remove_columns("image")
     # islice, not IterableDataset.take: take read a row more than its limit (8 images per config for 7)

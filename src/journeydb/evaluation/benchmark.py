@@ -224,7 +224,7 @@ def _predict(
     baseline_tasks = [n for n in refs if n not in vlm_tasks and n not in clip_tasks and n not in derived]
     pending = [n for n in baseline_tasks if done[n] < len(plan.chunks)]
     if main and pending:
-        baselines = FittedBaselines(data_dir, opts.baseline_train_size)
+        baselines = FittedBaselines(data_dir, opts.baseline_train_size, cache_dir=opts.cache_dir)
         tree = scoring.style_tree
         categories = phrase_categories(load_style_tree(tree)) if tree is not None else None
         for chunk in range(min(done[n] for n in pending), len(plan.chunks)):
@@ -374,7 +374,7 @@ def run_benchmark(opts: BenchmarkOptions) -> dict[str, Any]:
         f.write("\n")
     uses_model = bool(opts.model or opts.clip_model or opts.qas_model)
     timing = write_timing(os.path.join(opts.out, "timing.json"), stages, layout.num_processes, opts.device, uses_model)
-    write_report(results, opts.out, images=images, timing=timing)
+    write_report(results, opts.out, images=images, timing=timing, cache_dir=opts.cache_dir)
     return results
 
 

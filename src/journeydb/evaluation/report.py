@@ -348,11 +348,13 @@ def write_report(
     title: str = "JourneyDB benchmark",
     images: Any = None,
     timing: Optional[dict] = None,
+    cache_dir: Optional[str] = None,
 ) -> list[str]:
     """Write `report.md`, the PNG plots and `report.html` (`report_html`) into `out_dir`; returns the paths written.
 
     `images`: a dataset with `image_id` and `image` to take the gallery's thumbnails from (default: the split of
-    each run's `data_dir`). `timing` (`timing.write_timing`'s dict) adds the run's cost table to `report.md`."""
+    each run's `data_dir`, loaded with `cache_dir` as the builder's). `timing` (`timing.write_timing`'s dict) adds
+    the run's cost table to `report.md`."""
     runs = [runs] if isinstance(runs, dict) else list(runs)
     out_dir = os.fspath(out_dir)
     os.makedirs(out_dir, exist_ok=True)
@@ -369,5 +371,5 @@ def write_report(
             written.append(path)
     from .report_html import write_html  # it renders the tables and plots made above
 
-    written.append(write_html(runs, out_dir, title=title, images=images))
+    written.append(write_html(runs, out_dir, title=title, images=images, cache_dir=cache_dir))
     return written

@@ -79,7 +79,9 @@ def thumbnail(image_bytes: bytes, size: int = THUMBNAIL_SIZE) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _gallery_rows(run: dict, task: str, wanted: set[str], images: Any) -> Iterator[tuple[str, dict]]:
+def _gallery_rows(
+    run: dict, task: str, wanted: set[str], images: Any, cache_dir: Optional[str] = None
+) -> Iterator[tuple[str, dict]]:
     """(image_id, undecoded image) of the wanted ids. From `images` (the benchmark's dataset) by row; otherwise the
     scored split of the task's own config (the test split's images: `vqa`) is streamed until every wanted image is
     found: nothing is prepared, no other split is opened."""
@@ -89,7 +91,7 @@ def _gallery_rows(run: dict, task: str, wanted: set[str], images: Any) -> Iterat
         from .export_source import open_split
 
         config = get_task(task).config if run["split"] != "test" else "vqa"
-        images = open_split(config, run["data_dir"], run["split"], streaming=True)
+        images = open_split(config, run["data_dir"], run["split"], streaming=True, cache_dir=cache_dir)
     if isinstance(images, datasets.Dataset):
         images = images.select([i for i, image_id in enumerate(images["image_id"]) if image_id in wanted])
     images = images.select_columns(["image_id", "image"]).cast_column("image", datasets.Image(decode=False))
@@ -102,13 +104,15 @@ def _gallery_rows(run: dict, task: str, wanted: set[str], images: Any) -> Iterat
                 return
 
 
-def _thumbnails(run: dict, task: str, wanted: set[str], images: Any) -> dict[str, str]:
+def _thumbnails(
+    run: dict, task: str, wanted: set[str], images: Any, cache_dir: Optional[str] = None
+) -> dict[str, str]:
     """image_id -> thumbnail for the wanted ids, reading only their rows; what cannot be read is logged."""
     if not wanted:
         return {}
     thumbs, bad = {}, []
     try:
-        for image_id, image in _gallery_rows(run, task, wanted, images):
+        for image_id, image in _gallery_rows(run, task, wanted, images, cache_dir):
             try:
                 thumbs[image_id] = thumbnail(image["bytes"])
             except OSError as err:  # PIL's UnidentifiedImageError is an OSError
@@ -125,7 +129,7 @@ def _thumbnails(run: dict, task: str, wanted: set[str], images: Any) -> dict[str
     return thumbs
 
 
-def gallery_data(runs: Sequence[dict], images: Any = None) -> dict[str, Any]:
+def gallery_data(runs: Sequence[dict], images: Any = None, cache_dir: Optional[str] = None) -> dict[str, Any]:
     """The page's JSON: per (run, task) its cards, and the thumbnails of all cards' images (each image once)."""
     tasks, thumbs = [], {}
     for run in runs:
@@ -139,11 +143,13 @@ def gallery_data(runs: Sequence[dict], images: Any = None) -> dict[str, Any]:
                  "judged": spec.prompts_from is not None, "cards": cards}
             )
             wanted = {card["image_id"] for card in cards} - thumbs.keys()  # an image shown by several tasks once
-            thumbs.update(_thumbnails(run, name, wanted, images if len(runs) == 1 else None))
+            thumbs.update(_thumbnails(run, name, wanted, images if len(runs) == 1 else None, cache_dir))
     return {"tasks": tasks, "thumbnails": thumbs}
 
 
-def render_html(runs: Sequence[dict], out_dir: str, title: str, images: Any = None) -> str:
+def render_html(
+    runs: Sequence[dict], out_dir: str, title: str, images: Any = None, cache_dir: Optional[str] = None
+) -> str:
     template = resources.files(__package__).joinpath(_TEMPLATE).read_text(encoding="utf-8")
     notes = [MINI_RELEASE_NOTE] if any(run.get("mini_release") for run in runs) else []
     notes.append(BASELINE_NOTE)
@@ -152,17 +158,21 @@ def render_html(runs: Sequence[dict], out_dir: str, title: str, images: Any = No
         "__NOTES__": "\n".join(f"<p>{_markdown_inline(n)}</p>" for n in notes),
         "__TABLES__": _tables_html(runs),
         "__PLOTS__": _plots_html(out_dir),
-        "__DATA__": _script_json(gallery_data(runs, images)),
+        "__DATA__": _script_json(gallery_data(runs, images, cache_dir)),
     }
     # one pass: text put in (a prompt, a model name) is never searched for markers again
     return re.sub("|".join(filled), lambda m: filled[m.group(0)], template)
 
 
 def write_html(
-    runs: Sequence[dict], out_dir: str, title: str = "JourneyDB benchmark", images: Optional[Any] = None
+    runs: Sequence[dict],
+    out_dir: str,
+    title: str = "JourneyDB benchmark",
+    images: Optional[Any] = None,
+    cache_dir: Optional[str] = None,
 ) -> str:
     """Write `out_dir/report.html` (after the plots, which it embeds); returns its path."""
     path = os.path.join(out_dir, "report.html")
     with open(path, "w", encoding="utf-8") as f:
-        f.write(render_html(runs, out_dir, title, images))
+        f.write(render_html(runs, out_dir, title, images, cache_dir))
     return path

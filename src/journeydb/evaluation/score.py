@@ -21,6 +21,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence, Union
 
+from journeydb.models.sentence_model import DEFAULT_EMBED_BATCH_SIZE
+
 from .references import TaskReferences
 
 logger = logging.getLogger(__name__)
@@ -44,7 +46,11 @@ class ScoringOptions:
         judge: the QAS judge; `None` uses the lexical baseline judge (`journeydb.models.baselines.lexical_judge`).
         style_tree: a style tree (path or mapping) for per-category recall.
         recall_k: the k of recall@k.
-        batch_size, device: for model-based scores (similarity, the QAS judge).
+        batch_size: for the QAS judge.
+        similarity_batch_size: texts per forward pass of the Similarity embedder (a sentence model is small: large
+            batches of length-sorted texts are what makes it fast).
+        device: for model-based scores (similarity, the QAS judge); None: `models.placement`'s default (this
+            process's GPU when there is one, else the CPU).
     """
 
     similarity_model: Any = "default"
@@ -55,6 +61,7 @@ class ScoringOptions:
     style_tree: Any = None
     recall_k: Sequence[int] = DEFAULT_RECALL_K
     batch_size: int = 32
+    similarity_batch_size: int = DEFAULT_EMBED_BATCH_SIZE
     device: Optional[str] = None
     _encoder: Any = field(default=None, init=False, repr=False, compare=False)
     _embedder: Any = field(default=None, init=False, repr=False, compare=False)
@@ -64,9 +71,13 @@ class ScoringOptions:
         if self.similarity_model is None:
             return None
         if self._encoder is None:
+            from journeydb.models.placement import model_placement
             from journeydb.models.sentence_model import load_sentence_model
 
-            self._encoder = load_sentence_model(self.similarity_model, device=self.device)
+            device = None
+            if isinstance(self.similarity_model, (str, os.PathLike)):  # a loaded model stays where it is
+                device = str(model_placement(self.device)[0])
+            self._encoder = load_sentence_model(self.similarity_model, device=device)
         return self._encoder
 
     def sentence_embedder(self) -> Optional[Callable[[Sequence[str]], Any]]:
@@ -77,7 +88,7 @@ class ScoringOptions:
         if self._embedder is None:
             from journeydb.models.sentence_model import make_sentence_embedder
 
-            self._embedder = make_sentence_embedder(encoder, batch_size=self.batch_size, device=self.device)
+            self._embedder = make_sentence_embedder(encoder, batch_size=self.similarity_batch_size)
         return self._embedder
 
 

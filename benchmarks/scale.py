@@ -1,0 +1,178 @@
+"""`journeydb evaluate` at the release's size: wall s, CPU s and peak RSS per task and size, on synthetic releases.
+
+For each size N (default 1,000 / 10,000 / 50,000 / 200,000) it writes a synthetic release in the real layout
+(`synthetic_release.build_release`: N validation images, `--train-images` training ones, all five tasks'
+annotations, 64x64 JPEGs) and, per task, a prediction file: the references, deterministically perturbed (every
+third text loses its last word, every third style list is reversed, every fourth VQA answer is the next letter; QAS
+gets each image's prompt). Each `journeydb evaluate --task T` runs in a child process with METEOR and Similarity
+off and a fresh `--cache-dir` (a first run: it builds the annotation index), and the child's own wall seconds, CPU
+seconds (user + system) and peak RSS come from `os.wait4`. The exponent is the slope of log(wall) over log(N)
+between the two largest sizes (1.0: linear).
+
+Then: `prompt_inversion` with the default Similarity (all-MiniLM-L6-v2) on `--similarity-size` images, and METEOR
+(`journeydb.scoring.meteor.corpus_meteor`) with 1 and 2 JVMs on `--meteor-prompts` prompts, checking that the corpus
+and every per-segment score are identical.
+
+Usage: `python benchmarks/scale.py [--sizes 1000 10000 50000 200000] [--similarity-size 10000]
+[--meteor-prompts 50000]`
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from synthetic_release import build_release
+
+from journeydb.evaluation.tasks import TASK_NAMES, load_references
+
+ENV = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+
+
+def _text(reference) -> str:
+    return reference if isinstance(reference, str) else reference[0]
+
+
+def _perturbed(text: str, index: int) -> str:
+    return text.rsplit(" ", 1)[0] if index % 3 == 0 and " " in text else text
+
+
+def write_predictions(release: Path, task: str, path: Path) -> int:
+    """The task's references of validation, perturbed (see the module docstring), as a prediction JSONL file."""
+    refs = load_references(task, str(release), "validation")
+    prompts = {}
+    if task == "qas":
+        prompt_refs = load_references("prompt_inversion", str(release), "validation")
+        prompts = {i: _text(r) for i, r in zip(prompt_refs.image_ids, prompt_refs.references)}
+    with open(path, "w", encoding="utf-8") as f:
+        for index, (key, image_id, reference) in enumerate(zip(refs.ids, refs.image_ids, refs.references)):
+            line = {"image_id": image_id}
+            if task == "vqa":
+                line["question_id"] = key
+                line["prediction"] = "ABCD"[("ABCD".index(reference) + 1) % 4] if index % 4 == 0 else reference
+            elif task == "style":
+                line["prediction"] = list(reversed(reference)) if index % 3 == 0 else list(reference)
+            elif task == "qas":
+                line["prediction"] = prompts[image_id]
+            else:
+                line["prediction"] = _perturbed(_text(reference), index)
+            f.write(json.dumps(line) + "\n")
+    return len(refs.ids)
+
+
+def run_child(argv: list[str], env: dict) -> tuple[float, float, float, str]:
+    """Wall s, CPU s (user + system), peak RSS (MB) of the child process itself, and its stdout."""
+    start = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv[:8])} failed ({proc.returncode}): {stderr[-3000:]}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, stdout
+
+
+def evaluate(release: Path, task: str, work: Path, extra: list[str]) -> tuple[float, float, float, str]:
+    predictions = work / f"{release.name}-{task}.jsonl"
+    if not predictions.exists():
+        write_predictions(release, task, predictions)
+    cache = Path(tempfile.mkdtemp(prefix="cache-", dir=work))
+    env = dict(ENV, MPLCONFIGDIR=str(work / "mpl"), JOURNEYDB_CACHE=str(cache / "default-jdb"),
+               HF_DATASETS_CACHE=str(cache / "default-hf"))
+    argv = [sys.executable, "-m", "journeydb", "evaluate", "--task", task, "--predictions", str(predictions),
+            "--data-dir", str(release), "--cache-dir", str(cache), *extra]
+    return run_child(argv, env)
+
+
+def release_of(size: int, work: Path, train_images: int) -> Path:
+    root = work / f"release-{size}"
+    if not root.exists():
+        build_release(root, size, train_images)
+    return root
+
+
+def scale(sizes: list[int], work: Path, train_images: int) -> None:
+    quick = ["--no-meteor", "--similarity-model", "none"]
+    print("| task | images | wall s | CPU s | peak RSS MB |")
+    print("|---|---:|---:|---:|---:|")
+    walls: dict[str, dict[int, float]] = {task: {} for task in TASK_NAMES}
+    rss: dict[str, dict[int, float]] = {task: {} for task in TASK_NAMES}
+    for size in sorted(sizes):
+        release = release_of(size, work, train_images)
+        for task in TASK_NAMES:
+            wall, cpu, peak, _ = evaluate(release, task, work, quick)
+            walls[task][size], rss[task][size] = wall, peak
+            print(f"| {task} | {size:,} | {wall:.1f} | {cpu:.1f} | {peak:.0f} |", flush=True)
+    if len(sizes) >= 2:
+        small, large = sorted(sizes)[-2:]
+        print(f"\n| task | time exponent {small:,} -> {large:,} | RSS growth KB/sample |")
+        print("|---|---:|---:|")
+        for task in TASK_NAMES:
+            exponent = math.log(walls[task][large] / walls[task][small]) / math.log(large / small)
+            growth = (rss[task][large] - rss[task][small]) * 1024 / (large - small)
+            print(f"| {task} | {exponent:.2f} | {growth:.1f} |")
+
+
+def similarity(size: int, work: Path, train_images: int) -> None:
+    release = release_of(size, work, train_images)
+    wall, cpu, peak, stdout = evaluate(release, "prompt_inversion", work, ["--no-meteor"])
+    row = next((line for line in stdout.splitlines() if "|" in line and "Similarity" not in line
+                and any(c.isdigit() for c in line)), "")
+    print(f"\nprompt_inversion, {size:,} images, default Similarity, METEOR off: wall {wall:.1f} s, CPU {cpu:.1f} s, "
+          f"peak RSS {peak:.0f} MB")
+    print(f"  its table row: {row.strip()}")
+
+
+def meteor(prompts: int, work: Path, train_images: int) -> None:
+    from journeydb.scoring.meteor import corpus_meteor, meteor_unavailable_reason
+
+    reason = meteor_unavailable_reason()
+    if reason:
+        print(f"\nMETEOR skipped: {reason}")
+        return
+    release = release_of(prompts, work, train_images)
+    refs = load_references("prompt_inversion", str(release), "validation")
+    references = [[_text(r).lower()] for r in refs.references]
+    hypotheses = [_perturbed(r[0], i) for i, r in enumerate(references)]
+    results, walls = {}, {}
+    for jobs in (1, 2):
+        start = time.perf_counter()
+        results[jobs] = corpus_meteor(hypotheses, references, jobs=jobs)
+        walls[jobs] = time.perf_counter() - start
+        print(f"\nMETEOR, {prompts:,} prompts, --meteor-jobs {jobs}: {walls[jobs]:.1f} s "
+              f"(corpus {results[jobs].score:.6f})", flush=True)
+    same = results[1].score == results[2].score and results[1].per_segment == results[2].per_segment
+    print(f"METEOR speed-up 2 JVMs vs 1: {walls[1] / walls[2]:.2f}x; identical corpus and per-segment scores: {same}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[1000, 10000, 50000, 200000], help="validation images")
+    parser.add_argument("--train-images", type=int, default=100, help="training images (default %(default)s)")
+    parser.add_argument("--similarity-size", type=int, default=10000, help="0: skip (default %(default)s)")
+    parser.add_argument("--meteor-prompts", type=int, default=50000, help="0: skip (default %(default)s)")
+    args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} CPUs (os.cpu_count), python {sys.version.split()[0]}")
+    with tempfile.TemporaryDirectory(prefix="jdb-scale-") as tmp:
+        work = Path(tmp)
+        if args.sizes:
+            scale(args.sizes, work, args.train_images)
+        if args.similarity_size:
+            similarity(args.similarity_size, work, args.train_images)
+        if args.meteor_prompts:
+            meteor(args.meteor_prompts, work, args.train_images)
+
+
+if __name__ == "__main__":
+    main()
