@@ -52,6 +52,7 @@ import datasets
 import journeydb
 from journeydb.release import layout as layout_module
 from journeydb.release.records import ANNOTATION_FILES, TASK3_KEYS
+from synthetic_release import write_tgz  # this folder's shared release writer
 
 DISTINCT_IMAGES = 32  # encoding 2,000 JPEGs of 1024x1024 would dominate the run; bytes are made unique below
 
@@ -98,15 +99,6 @@ def _record(img_path: str, index: int) -> dict:
     }
 
 
-def _write_tgz(path: Path, members: list[tuple[str, bytes]]) -> None:
-    # compresslevel 1 keeps the build quick; inflating costs about the same whatever the level
-    with gzip.open(path, "wb", compresslevel=1) as gz, tarfile.open(fileobj=gz, mode="w") as tar:
-        for name, data in members:
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-
-
 def build_release(root: Path, images: int, shards: int) -> int:
     """The synthetic release; returns the bytes of JPEGs in the train split."""
     rng = np.random.default_rng(0)
@@ -125,10 +117,10 @@ def build_release(root: Path, images: int, shards: int) -> int:
                 members.append((f"{name}/{image_id}.jpg", data))
                 records.append(_record(f"./{name}/{image_id}.jpg", len(records)))
                 jpeg_bytes += len(data) if folder == "train" else 0
-            _write_tgz(root / "data" / folder / "imgs" / f"{name}.tgz", members)
+            write_tgz(root / "data" / folder / "imgs" / f"{name}.tgz", members)
         lines = "".join(json.dumps(r) + "\n" for r in records).encode()
         annotation = ANNOTATION_FILES[folder]
-        _write_tgz(root / "data" / folder / f"{annotation}.tgz", [(annotation, lines)])
+        write_tgz(root / "data" / folder / f"{annotation}.tgz", [(annotation, lines)])
     test_records, test_members = [], []
     for index in range(4):
         image_id = str(uuid.UUID(int=index + 1, version=4))
@@ -136,9 +128,9 @@ def build_release(root: Path, images: int, shards: int) -> int:
         record = _record(f"./imgs/{image_id}.jpg", index)
         test_records.append({"img_path": record["img_path"], "Task3": record["Task3"]})
     (root / "data" / "test").mkdir(parents=True)
-    _write_tgz(root / "data" / "test" / "imgs.tgz", test_members)
+    write_tgz(root / "data" / "test" / "imgs.tgz", test_members)
     lines = "".join(json.dumps(r) + "\n" for r in test_records).encode()
-    _write_tgz(root / "data" / "test" / f"{ANNOTATION_FILES['test']}.tgz", [(ANNOTATION_FILES["test"], lines)])
+    write_tgz(root / "data" / "test" / f"{ANNOTATION_FILES['test']}.tgz", [(ANNOTATION_FILES["test"], lines)])
     return jpeg_bytes
 
 

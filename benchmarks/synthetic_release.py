@@ -49,7 +49,8 @@ def _record(img_path: str, index: int) -> dict:
     }
 
 
-def _tgz(path: Path, members: list[tuple[str, bytes]]) -> None:
+def write_tgz(path: Path, members: list[tuple[str, bytes]]) -> None:
+    """A gzipped tar of (name, bytes) members; compresslevel 1 keeps a large build quick."""
     with tarfile.open(path, "w:gz", compresslevel=1) as tar:
         for name, data in members:
             info = tarfile.TarInfo(name)
@@ -74,10 +75,10 @@ def build_release(root: Path, images: int, train_images: int) -> None:
                 members.append((f"{shard:03d}/{image_id}.jpg", data))
                 records.append(_record(f"./{shard:03d}/{image_id}.jpg", index))
                 index += 1
-            _tgz(root / "data" / folder / "imgs" / f"{shard:03d}.tgz", members)
+            write_tgz(root / "data" / folder / "imgs" / f"{shard:03d}.tgz", members)
         annotation = ANNOTATION_FILES[folder]
         lines = "".join(json.dumps(r) + "\n" for r in records).encode()
-        _tgz(root / "data" / folder / f"{annotation}.tgz", [(annotation, lines)])
+        write_tgz(root / "data" / folder / f"{annotation}.tgz", [(annotation, lines)])
     # a four-image test split: the configs declare one
     members, records = [], []
     for k in range(4):
@@ -86,6 +87,6 @@ def build_release(root: Path, images: int, train_images: int) -> None:
         record = _record(f"./imgs/{image_id}.jpg", k)
         records.append({"img_path": record["img_path"], "Task3": record["Task3"]})
     (root / "data" / "test").mkdir(parents=True)
-    _tgz(root / "data" / "test" / "imgs.tgz", members)
+    write_tgz(root / "data" / "test" / "imgs.tgz", members)
     lines = "".join(json.dumps(r) + "\n" for r in records).encode()
-    _tgz(root / "data" / "test" / f"{ANNOTATION_FILES['test']}.tgz", [(ANNOTATION_FILES["test"], lines)])
+    write_tgz(root / "data" / "test" / f"{ANNOTATION_FILES['test']}.tgz", [(ANNOTATION_FILES["test"], lines)])
