@@ -144,11 +144,9 @@ def score_text_task(
         meteor_jobs=options.meteor_jobs,
         embed=options.sentence_embedder(),
     )
-    per_sample = {}
-    if "similarity" in scored.per_sample:
-        per_sample["Similarity per sample"] = [float(v) for v in scored.per_sample["similarity"]]
     shown = [k for k in ("bleu_4", "meteor", "cider", "similarity") if k in scored.per_sample]
     samples = {k: [float(v) for v in scored.per_sample[k]] for k in shown}
+    per_sample = {"Similarity per sample": samples["similarity"]} if "similarity" in samples else {}
     return TaskScore(references.task, dict(scored.corpus), _num_missing(present), per_sample, samples)
 
 
