@@ -126,3 +126,25 @@ def test_what_the_release_reader_skips_is_counted_in_results_json(mini_release, 
     entry = json.loads((out / "results.json").read_text(encoding="utf-8"))["tasks"]["vqa"]
     assert entry["release_skips"]["counts"] == dict(sorted(refs.read_losses.counts.items()))
     assert "skipped reading the release" in (out / "report.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("task", ["prompt_inversion", "vqa"])
+def test_references_follow_the_builders_shard_order_whatever_the_file_order(task, mini_release, imageless_release,
+                                                                           tmp_path):
+    """Rows are handed on in file order and sorted by shard afterwards: a file listing the shards backwards gives
+    the builder's order (shard by shard, file order within a shard)."""
+    import tarfile
+
+    root = tmp_path / "release"
+    shutil.copytree(imageless_release, root)
+    archive = root / "data/valid/valid_anno_repath.jsonl.tgz"
+    with tarfile.open(archive) as tar:
+        member = next(m for m in tar.getmembers() if m.isfile())
+        lines = tar.extractfile(member).read().decode("utf-8").splitlines()
+    archive.unlink()
+    by_shard = sorted(lines, key=lambda line: json.loads(line)["img_path"].split("/")[-2], reverse=True)
+    assert by_shard != lines
+    (root / "data/valid/valid_anno_repath.jsonl").write_text("\n".join(by_shard) + "\n", encoding="utf-8")
+    rows = reference_rows(task, str(mini_release), "validation", str(tmp_path / "cache"))
+    assert _fields(load_references(task, str(root), "validation")) == _fields(references_from_rows(task, rows,
+                                                                                                  "validation"))

@@ -2,8 +2,10 @@
 
 References need no image, so scoring reads only the scored split's annotation file (`.jsonl` or the released
 `.jsonl.tgz`) through the release layer's parser, and yields the builder's own row fields for each config
-(`builder.rows.record_row`, without the image; on test the `test-clean` fields). The rows follow the builder's
-order (shard by shard, in annotation-file order within a shard). The image shards are only listed: an annotation
+(`builder.rows.record_row`, without the image; on test the `test-clean` fields). Rows come in annotation-file
+order, each with the position of its image's shard among the split's shards: the builder's order (shard by shard,
+file order within a shard) is the stable sort by that position, which the caller applies to what it keeps of the
+rows. Nothing is buffered here: a row is built from its line and handed on. The image shards are only listed: an annotation
 whose shard is not in the split is skipped and counted, as the builder does. An image missing from an existing
 shard cannot be seen without opening it, so such an annotation is scored here (the builder would skip it).
 """
@@ -43,8 +45,9 @@ def annotation_rows(
     test_annotations: Optional[str] = None,
     on_bad_records: OnBadRecords = "warn",
     stats: Optional[ReadStats] = None,
-) -> Iterator[dict[str, Any]]:
-    """Row dicts (without `image`) of `config` on `split`, read from that split's annotation file only.
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(shard position, row dict without `image`) of `config` on `split`, read from that split's annotation file only,
+    in file order (see the module docstring; on test the position is 0).
 
     What the read skips is counted in `stats` (a fresh one when not given) and logged at WARNING.
 
@@ -59,24 +62,19 @@ def annotation_rows(
     truth = None
     if config == "test-clean" and test_annotations:
         truth = read_test_truth(test_annotations, on_bad_records, stats)
-    if split == "test":  # test images carry no shard in their path: every annotation belongs to the one imgs archive
-        for where, record in _records(path, split, on_bad_records, stats):
-            row = record_row(config, record, where, stats, test_truth=truth)
-            if row is not None:
-                yield row
-    else:
+    position_of: Optional[dict[str, int]] = None
+    if split != "test":  # test images carry no shard in their path: every annotation belongs to the one imgs archive
         shard_names, _ = layout.shard_paths(folder, split)  # listed, never opened
-        by_shard: dict[str, list[tuple[str, Record]]] = {name: [] for name in shard_names}
-        for where, record in _records(path, split, on_bad_records, stats):
-            shard = records.shard_of(record.img_path)
-            if shard not in by_shard:
+        position_of = {name: k for k, name in enumerate(shard_names)}
+    for where, record in _records(path, split, on_bad_records, stats):
+        position = 0
+        if position_of is not None:
+            position = position_of.get(records.shard_of(record.img_path), -1)
+            if position < 0:
                 stats.skip("annotations whose image is in no shard", f"{where} ({record.img_path})")
                 continue
-            by_shard[shard].append((where, record))
-        for name in shard_names:
-            for where, record in by_shard.pop(name):
-                row = record_row(config, record, where, stats, test_truth=truth)
-                if row is not None:
-                    yield row
+        row = record_row(config, record, where, stats, test_truth=truth)
+        if row is not None:
+            yield position, row
     if stats.counts:
         logger.warning("JourneyDB %s/%s annotations (%s): %s", config, split, path, stats.summary())

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
 
 from journeydb.scoring.style import normalize_style
 
@@ -36,82 +38,114 @@ def _number(value: Any) -> Optional[float]:
     return float(value)
 
 
-def _text_cards(refs: TaskReferences, predictions: Sequence[Any], score: TaskScore) -> list[dict]:
+# a task's gallery: `rank` lists (image_id, rank) of every card, cheaply; `card(k)` builds card k in full, and is
+# called only for the chosen ones (a split has 234k images, a gallery 300)
+Ranked = list[tuple[str, Optional[float]]]
+
+
+def _text_cards(refs: TaskReferences, predictions: Sequence[Any], score: TaskScore) -> tuple[Ranked, Callable]:
     rank_key = "similarity" if "similarity" in score.samples else "cider"
-    cards = []
-    for i, image_id in enumerate(refs.ids):
+    ranked = [(image_id, _number(rank)) for image_id, rank in zip(refs.ids, score.samples[rank_key])]
+
+    def card(i: int) -> dict:
         scores = {_SCORE_NAMES[k]: _number(v[i]) for k, v in score.samples.items()}
-        cards.append(
-            {"image_id": image_id, "rank": _number(score.samples[rank_key][i]), "rank_name": _SCORE_NAMES[rank_key],
-             "references": [refs.references[i]], "prediction": predictions[i], "scores": scores}
-        )
-    return cards
+        return {"image_id": refs.ids[i], "rank": _number(score.samples[rank_key][i]),
+                "rank_name": _SCORE_NAMES[rank_key], "references": [refs.references[i]], "prediction": predictions[i],
+                "scores": scores}
+
+    return ranked, card
 
 
-def _style_cards(refs: TaskReferences, predictions: Sequence[Any], score: TaskScore) -> list[dict]:
+def _style_cards(refs: TaskReferences, predictions: Sequence[Any], score: TaskScore) -> tuple[Ranked, Callable]:
     ks = sorted(int(k.split("@")[1]) for k in score.samples)
     top_k = ks[-1]
-    cards = []
-    for i, image_id in enumerate(refs.ids):
+    ranked = [(image_id, _number(rank)) for image_id, rank in zip(refs.ids, score.samples[f"recall@{top_k}"])]
+
+    def card(i: int) -> dict:
         gold = {normalize_style(p) for p in refs.references[i]} - {""}
         top = list(dict.fromkeys(p for p in map(normalize_style, predictions[i]) if p))[:top_k]
         scores = {f"recall@{k}": _number(score.samples[f"recall@{k}"][i]) for k in ks}
-        cards.append(
-            {"image_id": image_id, "rank": scores[f"recall@{top_k}"], "rank_name": f"recall@{top_k}",
-             "references": list(refs.references[i]), "prediction": top, "hits": [p for p in top if p in gold],
-             "scores": scores}
-        )
-    return cards
+        return {"image_id": refs.ids[i], "rank": scores[f"recall@{top_k}"], "rank_name": f"recall@{top_k}",
+                "references": list(refs.references[i]), "prediction": top, "hits": [p for p in top if p in gold],
+                "scores": scores}
+
+    return ranked, card
 
 
-def _vqa_cards(refs: TaskReferences, predictions: Sequence[Any], score: TaskScore) -> list[dict]:
-    by_image: dict[str, dict] = {}
-    for i, image_id in enumerate(refs.image_ids):
-        card = by_image.setdefault(image_id, {"image_id": image_id, "rank_name": "accuracy", "questions": []})
-        card["questions"].append(
+def _vqa_cards(refs: TaskReferences, predictions: Sequence[Any], score: TaskScore) -> tuple[Ranked, Callable]:
+    # one card per image, in order of its first question; its rank is its accuracy over its questions
+    image_of_question, images = _codes(refs.image_ids)
+    right = np.asarray(score.samples["correct"], dtype=np.float64)
+    accuracy = np.bincount(image_of_question, weights=right, minlength=len(images))
+    accuracy /= np.bincount(image_of_question, minlength=len(images))
+    questions_by_image = np.argsort(image_of_question, kind="stable")
+    first_question = np.searchsorted(image_of_question[questions_by_image], np.arange(len(images) + 1))
+
+    def card(k: int) -> dict:
+        questions = [
             {"question_id": refs.ids[i], "type": refs.question_types[i], "question": refs.questions[i],
              "options": refs.options[i], "reply": predictions[i], "chosen": score.samples["letter"][i],
              "correct": refs.references[i], "right": bool(score.samples["correct"][i])}
-        )
-    for card in by_image.values():
-        questions = card["questions"]
-        card["rank"] = sum(q["right"] for q in questions) / len(questions)
-        card["scores"] = {"accuracy": card["rank"]}
-    return list(by_image.values())
+            for i in questions_by_image[first_question[k] : first_question[k + 1]].tolist()
+        ]
+        rank = sum(q["right"] for q in questions) / len(questions)
+        return {"image_id": images[k], "rank_name": "accuracy", "questions": questions, "rank": rank,
+                "scores": {"accuracy": rank}}
+
+    return list(zip(images, accuracy.tolist())), card
 
 
-def _qas_cards(refs: TaskReferences, predictions: Sequence[Any], score: TaskScore) -> list[dict]:
-    cards = []
-    for i, image_id in enumerate(refs.ids):
-        scores = {"QAS_s": _number(score.samples["qas_style"][i]), "QAS_c": _number(score.samples["qas_content"][i])}
+def _codes(values: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """Each value's code (distinct values numbered in order of first appearance) and the distinct values."""
+    codes: dict[str, int] = {}
+    coded = np.fromiter((codes.setdefault(v, len(codes)) for v in values), dtype=np.int64, count=len(values))
+    return coded, list(codes)
+
+
+def _qas_cards(refs: TaskReferences, predictions: Sequence[Any], score: TaskScore) -> tuple[Ranked, Callable]:
+    def scores_of(i: int) -> dict:
+        return {"QAS_s": _number(score.samples["qas_style"][i]), "QAS_c": _number(score.samples["qas_content"][i])}
+
+    def rank_of(scores: dict) -> Optional[float]:
         defined = [v for v in scores.values() if v is not None]
+        return sum(defined) / len(defined) if defined else None
+
+    ranked = [(image_id, rank_of(scores_of(i))) for i, image_id in enumerate(refs.ids)]
+
+    def card(i: int) -> dict:
         questions = [
             {"type": q["type"], "question": q["question"], "options": list(q["options"]), "chosen": answer,
              "correct": q["answer"], "right": isinstance(answer, str) and answer.strip() == q["answer"]}
             for q, answer in zip(refs.references[i], score.samples["answers"][i])
         ]
-        cards.append(
-            {"image_id": image_id, "rank": sum(defined) / len(defined) if defined else None, "rank_name": "QAS",
-             "prediction": predictions[i], "questions": questions, "scores": scores}
-        )
-    return cards
+        scores = scores_of(i)
+        return {"image_id": refs.ids[i], "rank": rank_of(scores), "rank_name": "QAS", "prediction": predictions[i],
+                "questions": questions, "scores": scores}
+
+    return ranked, card
 
 
 _CARDS = {"text": _text_cards, "phrases": _style_cards, "letter": _vqa_cards, "questions": _qas_cards}
 
 
-def select(cards: list[dict], size: int, seed: int = GALLERY_SEED) -> list[dict]:
-    """The `size` worst and best cards by `rank` (ties by image id; with fewer than 2 x `size`, half each), and
-    `size` seeded draws from the rest; cards without a rank (e.g. no gold phrase) can only be drawn. Each chosen
-    card is marked with its `group`."""
-    ranked = sorted((c for c in cards if c["rank"] is not None), key=lambda c: (c["rank"], c["image_id"]))
-    worst = ranked[: min(size, math.ceil(len(ranked) / 2))]  # a small split shows both ends, not only the worst
-    best = ranked[len(worst) :][-size:] if size else []
-    chosen = {c["image_id"] for c in worst + best}
-    rest = sorted((c for c in cards if c["image_id"] not in chosen), key=lambda c: c["image_id"])
+def choose(ranked: Sequence[tuple[str, Optional[float]]], size: int, seed: int = GALLERY_SEED) -> list[tuple[int, str]]:
+    """(position, group) of the chosen among (image_id, rank) pairs: the `size` worst and best by rank (ties by
+    image id; with fewer than 2 x `size`, half each), and `size` seeded draws from the rest; an entry without a rank
+    (e.g. no gold phrase) can only be drawn."""
+    order = sorted((i for i, (_, rank) in enumerate(ranked) if rank is not None),
+                   key=lambda i: (ranked[i][1], ranked[i][0]))
+    worst = order[: min(size, math.ceil(len(order) / 2))]  # a small split shows both ends, not only the worst
+    best = order[len(worst) :][-size:] if size else []
+    chosen = set(worst + best)
+    rest = sorted((i for i in range(len(ranked)) if i not in chosen), key=lambda i: ranked[i][0])
     drawn = random.Random(seed).sample(rest, min(size, len(rest)))
-    groups = [("worst", worst), ("best", best[::-1]), ("random", sorted(drawn, key=lambda c: c["image_id"]))]
-    return [dict(card, group=name) for name, part in groups for card in part]
+    groups = [("worst", worst), ("best", best[::-1]), ("random", sorted(drawn, key=lambda i: ranked[i][0]))]
+    return [(i, name) for name, part in groups for i in part]
+
+
+def select(cards: list[dict], size: int, seed: int = GALLERY_SEED) -> list[dict]:
+    """`choose` over built cards (each with `image_id` and `rank`), each chosen card marked with its `group`."""
+    return [dict(cards[i], group=name) for i, name in choose([(c["image_id"], c["rank"]) for c in cards], size, seed)]
 
 
 def build_gallery(
@@ -122,5 +156,5 @@ def build_gallery(
         raise ValueError(f"gallery size must be >= 0, got {size}")
     if not size or not score.samples:
         return []
-    make = _CARDS[get_task(references.task).reference_kind]
-    return select(make(references, predictions, score), size)
+    ranked, card = _CARDS[get_task(references.task).reference_kind](references, predictions, score)
+    return [dict(card(i), group=name) for i, name in choose(ranked, size)]

@@ -13,10 +13,14 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .columns import PHRASES, TEXT, Column, ColumnBuilder
 from .gallery import DEFAULT_GALLERY_SIZE, build_gallery
 from .references import TaskReferences
 from .score import ScoringOptions
@@ -27,7 +31,7 @@ logger = logging.getLogger(__name__)
 _EXAMPLES = 3  # ids quoted per kind of problem
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PredictionLine:
     line_no: int
     key: str
@@ -88,11 +92,11 @@ def _check_prediction(value: Any, spec: Task, where: str) -> Any:
     return value
 
 
-def read_predictions(path: str | os.PathLike, task: str) -> list[PredictionLine]:
-    """Read a prediction JSONL file for `task`; a malformed line is a `ValueError` naming file:line."""
+def iter_predictions(path: str | os.PathLike, task: str) -> Iterator[PredictionLine]:
+    """The lines of a prediction JSONL file for `task`, one at a time; a malformed line is a `ValueError` naming
+    file:line."""
     spec = get_task(task)
     path = os.fspath(path)
-    lines = []
     try:
         f = open(path, "rb")  # decoded per line, so an encoding error names its line
     except FileNotFoundError:
@@ -117,17 +121,29 @@ def read_predictions(path: str | os.PathLike, task: str) -> list[PredictionLine]
                 raise ValueError(f"{where}: missing or empty {spec.key!r} (a {spec.name} prediction is keyed by it)")
             if "prediction" not in obj:
                 raise ValueError(f"{where}: no 'prediction' field")
-            lines.append(PredictionLine(line_no, key, _check_prediction(obj["prediction"], spec, where)))
-    return lines
+            yield PredictionLine(line_no, key, _check_prediction(obj["prediction"], spec, where))
+
+
+def read_predictions(path: str | os.PathLike, task: str) -> list[PredictionLine]:
+    """Every line of a prediction JSONL file for `task` (see `iter_predictions`)."""
+    return list(iter_predictions(path, task))
 
 
 @dataclass
 class AlignedPredictions:
-    """Predictions in the order of the references' ids; missing ones replaced by `empty_prediction`."""
+    """Predictions in the order of the references' ids; missing ones replaced by `empty_prediction`.
 
-    predictions: list[Any]
+    `predictions` is a compact `Column` (a read-only sequence of str, or of lists of str for ranked tasks)."""
+
+    predictions: Sequence[Any]
     issues: PredictionIssues
     present: list[bool]  # False where the prediction was missing
+
+
+def _id_array(ids: Sequence[str]) -> pa.Array:
+    if isinstance(ids, Column):
+        return ids.arrow.combine_chunks()
+    return pa.array(list(ids), type=pa.string())
 
 
 def align_predictions(
@@ -139,8 +155,11 @@ def align_predictions(
 ) -> AlignedPredictions:
     """Match predictions to the expected ids; see the module docstring for missing, duplicate and unknown ids.
 
+    The lines are consumed one at a time into compact columns and matched in bulk (an Arrow hash lookup of every
+    key), so a file of any size costs a few bytes per line beyond its own text.
+
     Args:
-        lines: what `read_predictions` returns, or a mapping id -> prediction.
+        lines: what `iter_predictions` or `read_predictions` returns, or a mapping id -> prediction.
         expected_ids: the references' ids (`TaskReferences.ids`), in scoring order.
         task: the task name.
         strict: raise `PredictionMismatchError` instead of reporting when anything does not match.
@@ -148,31 +167,44 @@ def align_predictions(
     """
     spec = get_task(task)
     if isinstance(lines, Mapping):
-        lines = [PredictionLine(0, k, _check_prediction(v, spec, f"{source}[{k!r}]")) for k, v in lines.items()]
-    expected = set(expected_ids)
-    if len(expected) != len(expected_ids):
-        duplicate = next(i for i, c in Counter(expected_ids).items() if c > 1)
+        lines = (PredictionLine(0, k, _check_prediction(v, spec, f"{source}[{k!r}]")) for k, v in lines.items())
+    expected = _id_array(expected_ids)
+    if pc.count_distinct(expected).as_py() != len(expected):
+        counts = pc.value_counts(expected)
+        duplicate = counts.field("values").filter(pc.greater(counts.field("counts"), 1))[0].as_py()
         raise ValueError(f"references list {spec.key} {duplicate!r} twice")
-    by_key: dict[str, Any] = {}
-    issues = PredictionIssues()
+    keys, values = ColumnBuilder(pa.string()), ColumnBuilder(PHRASES if spec.ranked else TEXT)
     for line in lines:
-        if line.key not in expected:
-            issues.unknown.append(line.key)
-        elif line.key in by_key:
-            issues.duplicates.append(line.key)
-        else:
-            by_key[line.key] = line.prediction
-    issues.missing = [i for i in expected_ids if i not in by_key]
+        keys.append(line.key)
+        values.append(line.prediction)
+    keys_column, values_column = keys.finish(), values.finish()
+    position = pc.index_in(keys_column.arrow, value_set=expected).to_numpy(zero_copy_only=False)
+    known = ~np.isnan(position) if position.dtype.kind == "f" else np.ones(len(position), dtype=bool)
+    position = np.where(known, position, -1).astype(np.int64)
+    known_lines = np.flatnonzero(known)
+    # the first line of each known id wins; np.unique's return_index gives the first occurrence
+    matched, first = np.unique(position[known_lines], return_index=True)
+    first_lines = known_lines[first]
+    duplicate_lines = np.setdiff1d(known_lines, first_lines, assume_unique=True)
+    line_of = np.full(len(expected), -1, dtype=np.int64)
+    line_of[matched] = first_lines
+    present = line_of >= 0
+    issues = PredictionIssues(
+        missing=[expected[int(i)].as_py() for i in np.flatnonzero(~present)],
+        duplicates=keys_column.take(duplicate_lines).to_list(),
+        unknown=keys_column.take(np.flatnonzero(~known)).to_list(),
+    )
     if issues:
         message = f"{source} ({spec.name}, {len(expected_ids)} expected {spec.key}s): {issues.summary()}"
         if strict:
             raise PredictionMismatchError(message)
         logger.warning(message)
-    empty = empty_prediction(spec)
+    taken = values_column.arrow.take(pa.array(line_of, mask=~present))
+    empty = pa.scalar(empty_prediction(spec), type=values.type)
     return AlignedPredictions(
-        predictions=[by_key.get(i, empty) for i in expected_ids],
+        predictions=Column(pc.fill_null(taken, empty)) if len(taken) else Column(taken),
         issues=issues,
-        present=[i in by_key for i in expected_ids],
+        present=present.tolist(),
     )
 
 
@@ -201,7 +233,7 @@ def evaluate_predictions(
     count and examples), `skipped` (references without ground truth, if any), `per_sample` and `gallery` (the
     report's cards: `gallery_size` worst, best and random samples, see `gallery.build_gallery`).
     """
-    lines = read_predictions(path, references.task)
+    lines = iter_predictions(path, references.task)
     aligned = align_predictions(lines, references.ids, references.task, strict=strict, source=os.fspath(path))
     score = score_task(references, aligned.predictions, options, present=aligned.present)
     entry: dict[str, Any] = {

@@ -10,8 +10,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import heapq
-from typing import Iterable
+from typing import Iterable, Sequence
 
+import numpy as np
+
+from .columns import Column
 from .references import TaskReferences
 
 
@@ -44,8 +47,12 @@ def references_by_chunk(refs: TaskReferences, chunk_of: dict[str, int], num_chun
             positions[chunk].append(k)
 
     def part(keep: list[int]) -> TaskReferences:
-        def pick(values: list | None) -> list | None:
-            return None if values is None else [values[k] for k in keep]
+        def pick(values: Sequence | None) -> Sequence | None:
+            if values is None:
+                return None
+            if isinstance(values, Column):
+                return values.take(np.asarray(keep, dtype=np.int64))
+            return [values[k] for k in keep]
 
         return dataclasses.replace(
             refs, ids=pick(refs.ids), image_ids=pick(refs.image_ids), references=pick(refs.references),

@@ -19,8 +19,12 @@ The test split's ground truth is withheld by the release; organisers who hold it
 from __future__ import annotations
 
 import logging
+from array import array
 from dataclasses import dataclass
-from typing import Any, Callable, Literal, Optional, Sequence
+from itertools import repeat
+from typing import Any, Callable, Iterable, Literal, Mapping, Optional, Sequence
+
+import numpy as np
 
 from journeydb.release.records import ReadStats
 
@@ -45,6 +49,7 @@ from .score import (
 from .annotation_rows import annotation_rows
 from .references import (
     Collector,
+    ReferenceCollector,
     TaskReferences,
     collect_caption,
     collect_prompt,
@@ -184,14 +189,21 @@ def reference_rows(
     return dataset if with_images else dataset.remove_columns("image")
 
 
-def references_from_rows(task: str, rows: Any, split: str) -> TaskReferences:
-    """`TaskReferences` from the rows of `reference_rows` (any iterable of row dicts)."""
+def references_from_rows(task: str, rows: Iterable[Mapping[str, Any]], split: str) -> TaskReferences:
+    """`TaskReferences` from the rows of `reference_rows` (any iterable of row dicts), in their order."""
+    return _collect(task, ((0, row) for row in rows), split)
+
+
+def _collect(task: str, ordered_rows: Iterable[tuple[int, Mapping[str, Any]]], split: str) -> TaskReferences:
+    """References from (order key, row) pairs, stably sorted by the key (`annotation_rows`' shard positions)."""
     spec = get_task(task)
-    refs = TaskReferences(task=spec.name, split=split, ids=[], image_ids=[], references=[])
-    if spec.key == "question_id":  # per-question tasks carry each question's type, options and text
-        refs.question_types, refs.options, refs.questions = [], [], []
-    for row in rows:
-        spec.collect(refs, row, split)
+    collector = ReferenceCollector(spec.name, split, spec.reference_kind, per_question=spec.key == "question_id")
+    order = array("l")  # each reference's key: compact, one machine integer a reference
+    for position, row in ordered_rows:
+        before = len(collector)
+        spec.collect(collector, row, split)
+        order.extend(repeat(position, len(collector) - before))
+    refs = collector.finish(np.frombuffer(order, dtype=np.dtype(order.typecode)) if len(order) else None)
     if refs.skipped.counts:
         logger.warning("%s/%s: not scored: %s", spec.name, split, refs.skipped.summary())
     return refs
@@ -217,7 +229,7 @@ def load_references(
         return references_from_rows(task, reference_rows(task, data_dir, split, cache_dir), split)
     losses = ReadStats()
     rows = annotation_rows(data_dir, split, config, test_annotations=test_annotations, stats=losses)
-    refs = references_from_rows(task, rows, split)
+    refs = _collect(task, rows, split)
     refs.read_losses = losses
     return refs
 

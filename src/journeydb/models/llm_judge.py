@@ -28,7 +28,9 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Optional, Union
 
-from journeydb.scoring.qas import check_references, qas_from_answers
+import numpy as np
+
+from journeydb.scoring.qas import QuestionTable, qas_from_table, question_table
 from journeydb.scoring.scored import ScoredCorpus
 
 from .letter_scoring import plan_batches, score_letters
@@ -241,23 +243,18 @@ def compute_qas(
         `ValueError` for unequal lengths, a malformed question, or a question without ground truth (the test split
         withholds it), all before any model is loaded; `TypeError` for a `model` of the wrong kind.
     """
-    checked = check_references(references, require_answers=True)  # fail before loading anything
+    table = question_table(references, require_answers=True)  # fail before loading anything
     if isinstance(predictions, (str, bytes)) or not isinstance(predictions, Sequence):
         raise TypeError(f"predictions must be a list of prompts, got {type(predictions).__name__}")
-    if len(predictions) != len(checked):
-        raise ValueError(f"got {len(predictions)} predictions but references for {len(checked)} images")
-    present = [True] * len(checked) if present is None else list(present)
-    if len(present) != len(checked):
-        raise ValueError(f"got {len(present)} present flags but references for {len(checked)} images")
-    items, labels = [], []
-    for i, (prompt, questions) in enumerate(zip(predictions, checked)):
+    if len(predictions) != table.num_images:
+        raise ValueError(f"got {len(predictions)} predictions but references for {table.num_images} images")
+    present = [True] * table.num_images if present is None else list(present)
+    if len(present) != table.num_images:
+        raise ValueError(f"got {len(present)} present flags but references for {table.num_images} images")
+    for i, prompt in enumerate(predictions):
         if not isinstance(prompt, str):
             raise TypeError(f"predictions[{i}] must be a string, got {type(prompt).__name__}")
-        if not present[i]:
-            continue
-        for j, question in enumerate(questions):
-            items.append({"prompt": prompt, "question": question["question"], "options": question["options"]})
-            labels.append(f"references[{i}][{j}]")
+    items = JudgeItems(predictions, references, table, present)
     flat = (
         answer_questions(
             items,
@@ -265,17 +262,67 @@ def compute_qas(
             batch_size,
             device=device,
             dtype=dtype,
-            labels=labels,
+            labels=items.labels(),
             split_across_processes=split_across_processes,
         )
-        if items
+        if len(items)
         else []
     )
     answers, start = [], 0
-    for questions, here in zip(checked, present):
+    for count, here in zip(table.question_counts().tolist(), present):
         if not here:
-            answers.append([None] * len(questions))
+            answers.append([None] * count)
             continue
-        answers.append(flat[start : start + len(questions)])
-        start += len(questions)
-    return qas_from_answers(answers, checked)
+        answers.append(flat[start : start + count])
+        start += count
+    return qas_from_table(answers, table)
+
+
+class JudgeItems(Sequence):
+    """The judge's items (`prompt`, `question`, `options`), one per question of an image whose prompt is present,
+    made when asked: a split's questions as dicts would take more memory than everything else scoring holds.
+    Reading in order decodes each image's questions once."""
+
+    def __init__(self, predictions: Sequence[str], references: Sequence[Sequence[Mapping[str, Any]]],
+                 table: QuestionTable, present: Sequence[bool]) -> None:
+        self._predictions, self._references = predictions, references
+        counts = table.question_counts()
+        kept = np.asarray(present, dtype=bool)
+        self._question = np.flatnonzero(np.repeat(kept, counts))  # item -> flat question index
+        self._image = np.repeat(np.arange(table.num_images), counts)[self._question]  # item -> image
+        self._first = table.starts[self._image]  # item -> its image's first flat question
+        self._cached: tuple[int, Any] = (-1, None)
+
+    def __len__(self) -> int:
+        return len(self._question)
+
+    def _questions_of(self, image: int) -> Any:
+        if self._cached[0] != image:
+            self._cached = (image, self._references[image])
+        return self._cached[1]
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[k] for k in range(*index.indices(len(self)))]
+        k = range(len(self))[index]  # IndexError beyond the end ends iteration
+        image = int(self._image[k])
+        question = self._questions_of(image)[int(self._question[k] - self._first[k])]
+        return {"prompt": self._predictions[image], "question": question["question"], "options": question["options"]}
+
+    def labels(self) -> Sequence[str]:
+        """`references[i][j]` of each item, for error messages (made when asked, too)."""
+        return _ItemLabels(self._image, self._question - self._first)
+
+
+class _ItemLabels(Sequence):
+    def __init__(self, image: np.ndarray, position: np.ndarray) -> None:
+        self._image, self._position = image, position
+
+    def __len__(self) -> int:
+        return len(self._image)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[k] for k in range(*index.indices(len(self)))]
+        k = range(len(self))[index]
+        return f"references[{int(self._image[k])}][{int(self._position[k])}]"

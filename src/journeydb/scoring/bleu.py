@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -33,23 +34,34 @@ class BleuCounts:
     reflen: np.ndarray  # (N,) the reference length closest to the candidate's
 
 
-def bleu_counts(corpus: CaptionCorpus, tables: list[NGramTable]) -> BleuCounts:
-    """Per image and order, the clipped matches and guesses, and the candidate and effective reference lengths."""
+def bleu_order(corpus: CaptionCorpus, table: NGramTable) -> tuple[np.ndarray, np.ndarray]:
+    """(N,) clipped n-gram matches and (N,) guesses of each image at the table's order."""
     candidate_lengths = corpus.lengths[corpus.candidate_of_image].astype(np.int64)
-    correct = np.zeros((corpus.num_images, len(tables)), dtype=np.int64)
-    guess = np.zeros_like(correct)
-    for k, table in enumerate(tables):
-        # clipped counts: the candidate's count, capped by the highest count among the group's references
-        reference_counts = table.count[table.matched_reference]
-        if len(reference_counts):
-            highest = np.maximum.reduceat(reference_counts, offsets(table.matched_references))
-            clipped = np.minimum(table.count[table.matched_candidate], highest)
-            image = corpus.sentence_image[table.sentence[table.matched_candidate]]
-            correct[:, k] = np.bincount(image, weights=clipped, minlength=corpus.num_images).astype(np.int64)
-        guess[:, k] = np.maximum(candidate_lengths - table.order + 1, 0)
+    correct = np.zeros(corpus.num_images, dtype=np.int64)
+    # clipped counts: the candidate's count, capped by the highest count among the group's references
+    reference_counts = table.count[table.matched_reference]
+    if len(reference_counts):
+        highest = np.maximum.reduceat(reference_counts, offsets(table.matched_references))
+        clipped = np.minimum(table.count[table.matched_candidate], highest)
+        image = corpus.sentence_image[table.sentence[table.matched_candidate]]
+        correct = np.bincount(image, weights=clipped, minlength=corpus.num_images).astype(np.int64)
+    return correct, np.maximum(candidate_lengths - table.order + 1, 0)
+
+
+def bleu_counts_from_orders(corpus: CaptionCorpus, orders: Sequence[tuple[np.ndarray, np.ndarray]]) -> BleuCounts:
+    """`BleuCounts` from `bleu_order` of orders 1..K, in order."""
+    shape = (corpus.num_images, len(orders))
     return BleuCounts(
-        correct=correct, guess=guess, testlen=candidate_lengths, reflen=_closest_reference_lengths(corpus)
+        correct=np.stack([c for c, _ in orders], axis=1) if orders else np.zeros(shape, dtype=np.int64),
+        guess=np.stack([g for _, g in orders], axis=1) if orders else np.zeros(shape, dtype=np.int64),
+        testlen=corpus.lengths[corpus.candidate_of_image].astype(np.int64),
+        reflen=_closest_reference_lengths(corpus),
     )
+
+
+def bleu_counts(corpus: CaptionCorpus, tables: Iterable[NGramTable]) -> BleuCounts:
+    """Per image and order, the clipped matches and guesses, and the candidate and effective reference lengths."""
+    return bleu_counts_from_orders(corpus, [bleu_order(corpus, table) for table in tables])
 
 
 def bleu_statistics(corpus: CaptionCorpus, tables: list[NGramTable]) -> dict[str, object]:
@@ -114,5 +126,9 @@ def corpus_bleu(corpus: CaptionCorpus, tables: list[NGramTable]) -> list[float]:
 
 def bleu_scores(corpus: CaptionCorpus, tables: list[NGramTable]) -> tuple[list[float], np.ndarray]:
     """The corpus Bleu_1..Bleu_K and the (N, K) per-image scores, from one count of the n-gram matches."""
-    counts = bleu_counts(corpus, tables)
-    return bleu_from_statistics(_corpus_sums(counts), max_order=len(tables)), bleu_per_image(counts)
+    return bleu_scores_from_counts(bleu_counts(corpus, tables))
+
+
+def bleu_scores_from_counts(counts: BleuCounts) -> tuple[list[float], np.ndarray]:
+    """The corpus Bleu_1..Bleu_K and the (N, K) per-image scores of `counts`."""
+    return bleu_from_statistics(_corpus_sums(counts), max_order=counts.correct.shape[1]), bleu_per_image(counts)

@@ -15,9 +15,9 @@ from typing import Any, Literal, Optional, Sequence, Union
 
 import numpy as np
 
-from .bleu import bleu_scores
-from .caption_corpus import encode_corpus, ngram_tables
-from .cider import cider_d_per_image
+from .bleu import bleu_counts_from_orders, bleu_order, bleu_scores_from_counts
+from .caption_corpus import encode_corpus, iter_ngram_tables
+from .cider import cider_d_context, cider_d_from_orders, cider_d_order
 from .meteor import corpus_meteor, meteor_unavailable_reason
 from .rouge import rouge_l_per_image
 from .scored import ScoredCorpus
@@ -47,14 +47,20 @@ def ngram_scores(predictions: Sequence[str], references: Sequence[Sequence[str]]
     (at least one per image), exactly as pycocoevalcap 1.2 computes them from the same tokens, corpus and per image.
 
     ROUGE-L needs only the encoded corpus, so it runs on a second thread while the n-gram tables are built and scored
-    (numpy releases the GIL in most of both); the numbers do not depend on it.
+    (numpy releases the GIL in most of both); the numbers do not depend on it. BLEU and CIDEr-D take each order's
+    table as it is built and let it go, so one table is held at a time, not four.
     """
     corpus = encode_corpus(predictions, references)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rouge-l") as pool:
         rouge = pool.submit(rouge_l_per_image, corpus)
-        tables = ngram_tables(corpus)
-        bleu, bleu_per_image = bleu_scores(corpus, tables)
-        cider = cider_d_per_image(corpus, tables)
+        context = cider_d_context(corpus)
+        bleu_orders, cider_orders = [], []
+        for table in iter_ngram_tables(corpus):
+            bleu_orders.append(bleu_order(corpus, table))
+            cider_orders.append(cider_d_order(corpus, table, context))
+            del table
+        bleu, bleu_per_image = bleu_scores_from_counts(bleu_counts_from_orders(corpus, bleu_orders))
+        cider = cider_d_from_orders(corpus, cider_orders)
         rouge_per_image = rouge.result()
     return NGramScores(
         bleu=bleu,

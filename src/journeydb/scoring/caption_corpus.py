@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import chain
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -176,6 +176,12 @@ class NGramTable:
 
 def ngram_tables(corpus: CaptionCorpus, max_order: int = MAX_ORDER) -> list[NGramTable]:
     """The n-gram tables of orders 1 .. `max_order` (at most 4) of the corpus's whitespace tokens."""
+    return list(iter_ngram_tables(corpus, max_order))
+
+
+def iter_ngram_tables(corpus: CaptionCorpus, max_order: int = MAX_ORDER) -> Iterator[NGramTable]:
+    """`ngram_tables`, one order at a time: a consumer that scores each table and lets it go holds one table, not
+    four (each is as long as the corpus)."""
     if not 1 <= max_order <= MAX_ORDER:
         raise ValueError(f"max_order must be in 1..{MAX_ORDER}, got {max_order}")
     total = len(corpus.token_ids)
@@ -192,7 +198,6 @@ def ngram_tables(corpus: CaptionCorpus, max_order: int = MAX_ORDER) -> list[NGra
     positions = np.arange(total, dtype=itype)  # order 1: every position, keyed by its token
     keys = tokens.astype(np.uint64)
     key_space = vocab  # keys are below this
-    tables = []
     for order in range(1, max_order + 1):
         if order > 1:
             # extend each repeated (n-1)-gram by its next token. An n-gram can repeat only where the (n-1)-gram one
@@ -229,10 +234,8 @@ def ngram_tables(corpus: CaptionCorpus, max_order: int = MAX_ORDER) -> list[NGra
         gram = np.cumsum(new_gram, dtype=itype)
         gram -= 1
         num_grams = int(gram[-1]) + 1 if len(gram) else 0
-        tables.append(
-            _table(corpus, order, sentence_of_token[positions], sentence_image, gram, new_gram, max(num_grams, 1))
-        )
-    return tables
+        yield _table(corpus, order, sentence_of_token[positions], sentence_image, gram, new_gram, max(num_grams, 1))
+        del new_gram
 
 
 def _table(

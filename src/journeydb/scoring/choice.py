@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from itertools import repeat
+from typing import Any, Optional
 
 import numpy as np
 
@@ -95,11 +97,12 @@ def _check_options(options: Any, where: str) -> list[str]:
         raise ValueError(f"{where}: options must be four strings in A-D order ({err})") from None
 
 
-def _as_list(column: Any, name: str) -> list:
-    """A column (list, tuple, `datasets` column, ...) as a list; a bare string is refused, not split into chars."""
+def _as_list(column: Any, name: str) -> Sequence:
+    """A column (list, tuple, `datasets` column, ...) as a sequence; a bare string is refused, not split into chars.
+    A sized sequence is used as it is (a compact column is not copied into Python objects), anything else listed."""
     if isinstance(column, (str, bytes, dict)) or not hasattr(column, "__iter__"):
         raise TypeError(f"{name} must be a sequence with one entry per question, got {type(column).__name__}")
-    return list(column)
+    return column if isinstance(column, Sequence) else list(column)
 
 
 def extract_choice(prediction: str, options: Optional[Sequence[str]] = None) -> tuple[Optional[str], str]:
@@ -243,14 +246,13 @@ def score_choices(
     letters: list[Optional[str]] = []
     rules: list[str] = []
     is_correct = np.zeros(n, dtype=bool)
-    for i in range(n):
-        qtype = question_types[i]
+    # one pass of iteration over every column (a compact column converts a chunk at a time, not an item at a time)
+    rows = zip(predictions, references, question_types, options if options is not None else repeat(None, n))
+    for i, (prediction, reference, qtype, given) in enumerate(rows):
         if qtype is not None and qtype not in QUESTION_TYPES:
             raise ValueError(f"question_types[{i}] is {qtype!r}; expected one of {QUESTION_TYPES} or None")
-        given = options[i] if options is not None else None
         texts = _check_options(given, f"options[{i}]") if given is not None else None
-        gold = reference_letter(references[i], texts, i)
-        prediction = predictions[i]
+        gold = reference_letter(reference, texts, i)
         if prediction is None:
             letter, rule = None, INVALID
         elif isinstance(prediction, str):

@@ -9,7 +9,9 @@ business of `journeydb.models.llm_judge`; this module only checks the questions 
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Optional
 
 import numpy as np
@@ -28,6 +30,8 @@ __all__ = [
     "check_references",
     "is_valid_letter",
     "qas_from_answers",
+    "qas_from_table",
+    "question_table",
 ]
 
 
@@ -152,41 +156,83 @@ def qas_from_answers(
 
     ```
     """
-    checked = check_references(references, require_answers=True)
-    if not checked:
+    return qas_from_table(answers, question_table(references, require_answers=True))
+
+
+@dataclass(frozen=True)
+class QuestionTable:
+    """What scoring needs of every image's checked questions, as flat arrays (a few bytes a question, where the
+    question dicts take hundreds): image `i` holds questions `starts[i]:starts[i + 1]`."""
+
+    starts: np.ndarray  # (N + 1,) int64
+    types: np.ndarray  # (Q,) int8: index into QUESTION_TYPES
+    answers: np.ndarray  # (Q,) int8: index into LETTERS, -1 where withheld
+
+    @property
+    def num_images(self) -> int:
+        return len(self.starts) - 1
+
+    def question_counts(self) -> np.ndarray:
+        return np.diff(self.starts)
+
+
+def question_table(references: Sequence[Sequence[Mapping[str, Any]]], require_answers: bool = True) -> QuestionTable:
+    """Check every question as `check_references` does (same errors), keeping only the `QuestionTable`."""
+    if not _is_sequence(references):
+        raise TypeError(f"references must be a list (one question list per image), got {type(references).__name__}")
+    counts, types, answers = array("q"), array("b"), array("b")
+    for i, questions in enumerate(references):
+        if not _is_sequence(questions):
+            raise TypeError(f"references[{i}] must be a list of question dicts, got {type(questions).__name__}")
+        for j, question in enumerate(questions):
+            checked = _check_question(question, f"references[{i}][{j}]", require_answers)
+            types.append(QUESTION_TYPES.index(checked["type"]))
+            answers.append(LETTERS.index(checked["answer"]) if checked["answer"] is not None else -1)
+        counts.append(len(questions))
+    starts = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(np.frombuffer(counts, dtype=np.int64), out=starts[1:])
+    return QuestionTable(starts, np.frombuffer(types, dtype=np.int8).copy(), np.frombuffer(answers, dtype=np.int8).copy())
+
+
+def qas_from_table(answers: Sequence[Sequence[Optional[str]]], table: QuestionTable) -> ScoredCorpus:
+    """`qas_from_answers` on questions already checked into a `QuestionTable`."""
+    if not table.num_images:
         raise ValueError("QAS needs at least one image; references is empty")
     if not _is_sequence(answers):
         raise TypeError(f"answers must be a list (one answer list per image), got {type(answers).__name__}")
-    if len(answers) != len(checked):
-        raise ValueError(f"got answers for {len(answers)} images but references for {len(checked)}")
-    per_type: dict[str, list[float]] = {qtype: [] for qtype in QUESTION_TYPES}
-    per_image = {qtype: np.full(len(checked), np.nan) for qtype in QUESTION_TYPES}
-    num_questions = num_invalid = 0
-    for i, (image_answers, questions) in enumerate(zip(answers, checked)):
-        if not _is_sequence(image_answers) or len(image_answers) != len(questions):
+    if len(answers) != table.num_images:
+        raise ValueError(f"got answers for {len(answers)} images but references for {table.num_images}")
+    counts = table.question_counts()
+    given = np.full(len(table.types), -1, dtype=np.int8)  # each answer's letter index, -1 where invalid
+    for i, image_answers in enumerate(answers):
+        if not _is_sequence(image_answers) or len(image_answers) != counts[i]:
             got = len(image_answers) if _is_sequence(image_answers) else type(image_answers).__name__
-            raise ValueError(f"answers[{i}] must be a list of {len(questions)} answers (one per question), got {got}")
-        correct = {qtype: 0 for qtype in QUESTION_TYPES}
-        total = {qtype: 0 for qtype in QUESTION_TYPES}
-        for answer, question in zip(image_answers, questions):
-            total[question["type"]] += 1
-            if not is_valid_letter(answer):
-                num_invalid += 1
-            elif answer.strip() == question["answer"]:
-                correct[question["type"]] += 1
-        num_questions += len(questions)
-        for qtype in QUESTION_TYPES:
-            if total[qtype]:
-                accuracy = correct[qtype] / total[qtype]
-                per_image[qtype][i] = accuracy
-                per_type[qtype].append(accuracy)
+            raise ValueError(f"answers[{i}] must be a list of {counts[i]} answers (one per question), got {got}")
+        start = int(table.starts[i])
+        for j, answer in enumerate(image_answers):
+            if is_valid_letter(answer):
+                given[start + j] = LETTERS.index(answer.strip())
+    num_invalid = int((given < 0).sum())
+    right = (given >= 0) & (given == table.answers)
+    image_of = np.repeat(np.arange(table.num_images), counts)
+    per_type: dict[str, list[float]] = {}
+    per_image = {}
+    for code, qtype in enumerate(QUESTION_TYPES):
+        of_type = table.types == code
+        total = np.bincount(image_of[of_type], minlength=table.num_images)
+        correct = np.bincount(image_of[of_type & right], minlength=table.num_images)
+        accuracy = np.full(table.num_images, np.nan)
+        has = total > 0
+        accuracy[has] = correct[has] / total[has]
+        per_image[qtype] = accuracy
+        per_type[qtype] = accuracy[has].tolist()  # image order: the mean sums them as the loop over images did
     qas_style, qas_content = _mean(per_type["style"]), _mean(per_type["content"])
     corpus = {
         "qas": (qas_style + qas_content) / 2 if qas_style is not None and qas_content is not None else None,
         "qas_style": qas_style,
         "qas_content": qas_content,
-        "num_images": len(checked),
-        "num_questions": num_questions,
+        "num_images": table.num_images,
+        "num_questions": len(table.types),
         "num_invalid": num_invalid,
     }
     return ScoredCorpus(
