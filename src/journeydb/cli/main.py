@@ -12,6 +12,8 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from journeydb import __version__
 
+from .process_memory import release_freed_memory
+
 # subcommand modules, in the order `journeydb --help` lists them
 COMMANDS = ("benchmark", "evaluate", "sample", "info", "style-tree", "export", "lmms-eval")
 
@@ -32,6 +34,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
+    release_freed_memory()
     try:
         with logging_redirect_tqdm():  # log lines above the progress bars, not glued to them
             return int(args.func(args) or 0)

@@ -43,7 +43,7 @@ class CaptionCorpus:
     references_per_image: np.ndarray  # (N,) number of references, >= 1
     lengths: np.ndarray  # (S,) whitespace token counts
     starts: np.ndarray  # (S,) offsets into token_ids
-    token_ids: np.ndarray  # (T,) int64 ids, 0 .. vocab_size - 1
+    token_ids: np.ndarray  # (T,) integer ids (int32 where they fit), 0 .. vocab_size - 1
     vocab_size: int
     rouge_lengths: np.ndarray
     rouge_starts: np.ndarray
@@ -190,7 +190,7 @@ def iter_ngram_tables(corpus: CaptionCorpus, max_order: int = MAX_ORDER) -> Iter
     sentence_of_token = np.repeat(np.arange(corpus.num_sentences, dtype=itype), corpus.lengths)
     remaining = np.repeat((corpus.starts + corpus.lengths).astype(itype), corpus.lengths)  # sentence end
     remaining -= np.arange(total, dtype=itype)
-    tokens = corpus.token_ids.astype(itype)
+    tokens = corpus.token_ids.astype(itype, copy=False)
     sentence_image = corpus.sentence_image.astype(itype)
     vocab = max(corpus.vocab_size, 1)
     bits = position_bits(total)
@@ -255,10 +255,13 @@ def _table(
     del image
     new_entry = new_group.copy()
     new_entry[1:] |= sentence[1:] != sentence[:-1]
-    entry_first = np.flatnonzero(new_entry)
+    # the table's indices in the corpus's index type (32-bit where they fit): tables are as long as the corpus
+    itype = sentence.dtype
+    entry_first = np.flatnonzero(new_entry).astype(itype)
     del new_entry
     entry_sentence = sentence[entry_first]
-    group_starts = np.flatnonzero(new_group[entry_first])  # group starts are entry starts
+    group_starts = np.flatnonzero(new_group[entry_first]).astype(itype)  # group starts are entry starts
+    del new_group
     group_size = run_lengths(group_starts, len(entry_first))
     group_candidate = corpus.is_candidate[entry_sentence[group_starts]]
     # integer indices: a boolean mask this sparse and irregular makes numpy's masked gathers branch-bound

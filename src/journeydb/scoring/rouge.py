@@ -20,6 +20,7 @@ BETA = 1.2
 _WORD = 64
 _ONE = np.uint64(1)
 _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
+PAIRS_PER_BLOCK = 32768  # (candidate, reference) pairs whose LCS is computed together
 
 
 def lcs_lengths(corpus: CaptionCorpus) -> np.ndarray:
@@ -30,11 +31,14 @@ def lcs_lengths(corpus: CaptionCorpus) -> np.ndarray:
     words = np.maximum((lengths[references] + _WORD - 1) // _WORD, 1)
     result = np.zeros(len(references), dtype=np.int64)
     for num_words in np.unique(words):
-        pairs = np.flatnonzero(words == num_words)
-        result[pairs] = _lcs_words(
-            starts[references[pairs]], lengths[references[pairs]], starts[candidates[pairs]],
-            lengths[candidates[pairs]], tokens, corpus.vocab_size, int(num_words),
-        )
+        # pairs are independent: blocks of them bound the per-token working arrays, whatever the corpus size
+        same_words = np.flatnonzero(words == num_words)
+        for block in range(0, len(same_words), PAIRS_PER_BLOCK):
+            pairs = same_words[block : block + PAIRS_PER_BLOCK]
+            result[pairs] = _lcs_words(
+                starts[references[pairs]], lengths[references[pairs]], starts[candidates[pairs]],
+                lengths[candidates[pairs]], tokens, corpus.vocab_size, int(num_words),
+            )
     return result
 
 

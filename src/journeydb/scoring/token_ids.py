@@ -42,7 +42,7 @@ _MIXER = np.uint64(0xBF58476D1CE4E5B9)
 class TokenIds:
     """The tokens of `S` sentences: sentence `s` is `ids[starts[s]:starts[s] + lengths[s]]`."""
 
-    ids: np.ndarray  # (T,) int64, 0 .. vocab_size - 1 in order of first occurrence
+    ids: np.ndarray  # (T,) integers (int32 where they fit), 0 .. vocab_size - 1 in order of first occurrence
     lengths: np.ndarray  # (S,) int64 tokens per sentence
     vocab_size: int
     space_split_differs: np.ndarray  # (S,) bool: `sentence.split(" ")` gives other tokens than `sentence.split()`
@@ -89,6 +89,8 @@ def _ids_from_bytes(sentences: Sequence[str]) -> TokenIds | None:
     in_token[1:-1] &= ~newline
     edges = np.flatnonzero(in_token[1:] != in_token[:-1])  # alternately a token's start and its end
     del in_token
+    itype = _index_type(size + 1)  # 32-bit offsets where they fit: the per-token arrays are the memory this costs
+    edges = edges.astype(itype, copy=False)
     starts, ends = edges[0::2], edges[1::2]
     num_tokens = len(starts)
     newlines = np.flatnonzero(newline)
@@ -122,13 +124,18 @@ def _ids_from_bytes(sentences: Sequence[str]) -> TokenIds | None:
 
     # renumber groups in order of first occurrence
     by_first = np.argsort(first_position)
-    renumber = np.empty(len(first_position), dtype=np.int64)
-    renumber[by_first] = np.arange(len(first_position))
+    renumber = np.empty(len(first_position), dtype=itype)
+    renumber[by_first] = np.arange(len(first_position), dtype=itype)
     vocabulary = None
     if differs.any():  # the ROUGE tokens of those sentences are looked up by string
         first = np.sort(first_position)
         vocabulary = tuple(padded[a:b].decode("utf-8", "surrogatepass") for a, b in zip(starts[first], ends[first]))
     return TokenIds(renumber[group], lengths, len(first_position), differs, vocabulary)
+
+
+def _index_type(count: int) -> type:
+    """The integer type of indices below `count`."""
+    return np.int32 if count < 2**31 - 1 else np.int64
 
 
 def _token_hashes(
@@ -158,13 +165,17 @@ def _group_equal_hashes(hashes: np.ndarray, full: bool) -> tuple[np.ndarray, np.
     num_tokens = len(hashes)
     bits = position_bits(num_tokens)
     keys, key_space = (hashes, 1 << 64) if full else (hashes >> np.uint64(bits), 1 << (64 - bits))
-    position, keys = sort_by_key(np.arange(num_tokens, dtype=np.int64), keys, key_space, bits)
+    itype = _index_type(num_tokens)
+    position, keys = sort_by_key(np.arange(num_tokens, dtype=itype), keys, key_space, bits)
     new_group = np.empty(num_tokens, dtype=bool)
     new_group[0] = True
     np.not_equal(keys[1:], keys[:-1], out=new_group[1:])
     del keys
-    group = np.empty(num_tokens, dtype=np.int64)
-    group[position] = np.cumsum(new_group) - 1
+    group = np.empty(num_tokens, dtype=itype)
+    numbered = np.cumsum(new_group, dtype=itype)
+    numbered -= 1
+    group[position] = numbered
+    del numbered
     return group, position[new_group]
 
 
