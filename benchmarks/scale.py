@@ -5,8 +5,8 @@ For each size N (default 1,000 / 10,000 / 50,000 / 200,000) it writes a syntheti
 annotations, 64x64 JPEGs) and, per task, a prediction file: the references, deterministically perturbed (every
 third text loses its last word, every third style list is reversed, every fourth VQA answer is the next letter; QAS
 gets each image's prompt). Each `journeydb evaluate --task T` runs in a child process with METEOR and Similarity
-off and a fresh `--cache-dir` (a first run: it builds the annotation index), and the child's own wall seconds, CPU
-seconds (user + system) and peak RSS come from `os.wait4`. The exponent is the slope of log(wall) over log(N)
+off and a fresh `--cache-dir` (a first run: it builds the annotation index), and the command's own wall seconds,
+CPU seconds (user + system) and peak RSS come from `os.wait4` in a small launcher process. The exponent is the slope of log(wall) over log(N)
 between the two largest sizes (1.0: linear).
 
 Then: `prompt_inversion` with the default Similarity (all-MiniLM-L6-v2) on `--similarity-size` images, and METEOR
@@ -67,20 +67,28 @@ def write_predictions(release: Path, task: str, path: Path) -> int:
     return len(refs.ids)
 
 
+# the measured command runs as the grandchild of a small launcher: a process forked from this one, which holds the
+# releases and prediction files it wrote, would start with this process's resident memory in its peak RSS (Linux
+# carries the forked address space's high-water mark across exec)
+_LAUNCHER = """import json, os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+sys.stderr.write("\\nJDB-RUSAGE " + json.dumps([usage.ru_utime + usage.ru_stime, usage.ru_maxrss]) + "\\n")
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_child(argv: list[str], env: dict) -> tuple[float, float, float, str]:
-    """Wall s, CPU s (user + system), peak RSS (MB) of the child process itself, and its stdout."""
+    """Wall s, CPU s (user + system), peak RSS (MB) of the command itself (see `_LAUNCHER`), and its stdout."""
     start = time.perf_counter()
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=err, text=True)
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        wall = time.perf_counter() - start
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read(), err.read()
+    proc = subprocess.run([sys.executable, "-c", _LAUNCHER, *argv], env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - start
     if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv[:8])} failed ({proc.returncode}): {stderr[-3000:]}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, stdout
+        raise RuntimeError(f"{' '.join(argv[:8])} failed ({proc.returncode}): {proc.stderr[-3000:]}")
+    cpu, max_rss_kb = json.loads(proc.stderr.rsplit("JDB-RUSAGE ", 1)[1])
+    return wall, cpu, max_rss_kb / 1024, proc.stdout
 
 
 def evaluate(release: Path, task: str, work: Path, extra: list[str]) -> tuple[float, float, float, str]:
