@@ -116,20 +116,23 @@ def scale(sizes: list[int], work: Path, train_images: int) -> None:
     print("|---|---:|---:|---:|---:|")
     walls: dict[str, dict[int, float]] = {task: {} for task in TASK_NAMES}
     rss: dict[str, dict[int, float]] = {task: {} for task in TASK_NAMES}
+    cpus: dict[str, dict[int, float]] = {task: {} for task in TASK_NAMES}
     for size in sorted(sizes):
         release = release_of(size, work, train_images)
         for task in TASK_NAMES:
             wall, cpu, peak, _ = evaluate(release, task, work, quick)
-            walls[task][size], rss[task][size] = wall, peak
+            walls[task][size], rss[task][size], cpus[task][size] = wall, peak, cpu
             print(f"| {task} | {size:,} | {wall:.1f} | {cpu:.1f} | {peak:.0f} |", flush=True)
     if len(sizes) >= 2:
         small, large = sorted(sizes)[-2:]
-        print(f"\n| task | time exponent {small:,} -> {large:,} | RSS growth KB/sample |")
-        print("|---|---:|---:|")
+        # CPU seconds too: on a shared machine a wall time can wait for a core, a CPU time cannot
+        print(f"\n| task | exponent {small:,} -> {large:,}: wall | CPU | RSS growth KB/sample |")
+        print("|---|---:|---:|---:|")
         for task in TASK_NAMES:
             exponent = math.log(walls[task][large] / walls[task][small]) / math.log(large / small)
+            cpu_exponent = math.log(cpus[task][large] / cpus[task][small]) / math.log(large / small)
             growth = (rss[task][large] - rss[task][small]) * 1024 / (large - small)
-            print(f"| {task} | {exponent:.2f} | {growth:.1f} |")
+            print(f"| {task} | {exponent:.2f} | {cpu_exponent:.2f} | {growth:.1f} |")
 
 
 def similarity(size: int, work: Path, train_images: int) -> None:
