@@ -178,9 +178,9 @@ def align_predictions(
         keys.append(line.key)
         values.append(line.prediction)
     keys_column, values_column = keys.finish(), values.finish()
-    position = pc.index_in(keys_column.arrow, value_set=expected).to_numpy(zero_copy_only=False)
-    known = ~np.isnan(position) if position.dtype.kind == "f" else np.ones(len(position), dtype=bool)
-    position = np.where(known, position, -1).astype(np.int64)
+    index = pc.index_in(keys_column.arrow, value_set=expected)  # null for an id the references do not know
+    known = pc.is_valid(index).to_numpy(zero_copy_only=False)
+    position = pc.fill_null(index, -1).to_numpy(zero_copy_only=False).astype(np.int64)
     known_lines = np.flatnonzero(known)
     # the first line of each known id wins; np.unique's return_index gives the first occurrence
     matched, first = np.unique(position[known_lines], return_index=True)
@@ -190,7 +190,7 @@ def align_predictions(
     line_of[matched] = first_lines
     present = line_of >= 0
     issues = PredictionIssues(
-        missing=[expected[int(i)].as_py() for i in np.flatnonzero(~present)],
+        missing=expected.take(pa.array(np.flatnonzero(~present))).to_pylist(),
         duplicates=keys_column.take(duplicate_lines).to_list(),
         unknown=keys_column.take(np.flatnonzero(~known)).to_list(),
     )
