@@ -23,7 +23,7 @@ import numpy as np
 from journeydb.scoring.style import normalize_style
 
 from .references import TaskReferences
-from .score import TaskScore
+from .score import TaskScore, accuracy_by_image
 from .tasks import get_task
 
 DEFAULT_GALLERY_SIZE = 100
@@ -74,10 +74,8 @@ def _style_cards(refs: TaskReferences, predictions: Sequence[Any], score: TaskSc
 
 def _vqa_cards(refs: TaskReferences, predictions: Sequence[Any], score: TaskScore) -> tuple[Ranked, Callable]:
     # one card per image, in order of its first question; its rank is its accuracy over its questions
-    image_of_question, images = _codes(refs.image_ids)
-    right = np.asarray(score.samples["correct"], dtype=np.float64)
-    accuracy = np.bincount(image_of_question, weights=right, minlength=len(images))
-    accuracy /= np.bincount(image_of_question, minlength=len(images))
+    grouped = accuracy_by_image(refs.image_ids, score.samples["correct"])
+    image_of_question, images = grouped.image_of_question, grouped.images
     questions_by_image = np.argsort(image_of_question, kind="stable")
     first_question = np.searchsorted(image_of_question[questions_by_image], np.arange(len(images) + 1))
 
@@ -92,14 +90,7 @@ def _vqa_cards(refs: TaskReferences, predictions: Sequence[Any], score: TaskScor
         return {"image_id": images[k], "rank_name": "accuracy", "questions": questions, "rank": rank,
                 "scores": {"accuracy": rank}}
 
-    return list(zip(images, accuracy.tolist())), card
-
-
-def _codes(values: Sequence[str]) -> tuple[np.ndarray, list[str]]:
-    """Each value's code (distinct values numbered in order of first appearance) and the distinct values."""
-    codes: dict[str, int] = {}
-    coded = np.fromiter((codes.setdefault(v, len(codes)) for v in values), dtype=np.int64, count=len(values))
-    return coded, list(codes)
+    return list(zip(images, grouped.accuracy.tolist())), card
 
 
 def _qas_cards(refs: TaskReferences, predictions: Sequence[Any], score: TaskScore) -> tuple[Ranked, Callable]:

@@ -21,6 +21,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence, Union
 
+import numpy as np
+
 from journeydb.models.sentence_model import DEFAULT_EMBED_BATCH_SIZE
 
 from .references import TaskReferences
@@ -180,12 +182,31 @@ def score_vqa_task(
     scored = score_choices(
         list(predictions), references.references, references.question_types, options=references.options
     )
-    correct_by_image: dict[str, list[bool]] = {}
-    for image_id, correct in zip(references.image_ids, scored.per_sample["correct"].tolist()):
-        correct_by_image.setdefault(image_id, []).append(correct)
-    per_sample = {"accuracy per image": [sum(c) / len(c) for c in correct_by_image.values()]}
+    per_sample = {"accuracy per image": accuracy_by_image(references.image_ids, scored.per_sample["correct"])
+                  .accuracy.tolist()}
     samples = {"letter": list(scored.per_sample["letter"]), "correct": scored.per_sample["correct"].tolist()}
     return TaskScore(references.task, dict(scored.corpus), _num_missing(present), per_sample, samples)
+
+
+@dataclass(frozen=True)
+class ImageAccuracy:
+    """Per-question correctness grouped by image: images numbered in order of their first question."""
+
+    image_of_question: np.ndarray  # (Q,) the image number of each question
+    images: list[str]  # image number -> image_id
+    accuracy: np.ndarray  # (N,) each image's fraction of correct questions
+
+
+def accuracy_by_image(image_ids: Sequence[str], correct: Sequence[bool]) -> ImageAccuracy:
+    """Each image's accuracy over its questions (`image_ids[q]` is question q's image); shared by the vqa scorer's
+    per-image values and the gallery's ranking, so both order and count images the same way."""
+    numbers: dict[str, int] = {}
+    image_of_question = np.fromiter((numbers.setdefault(i, len(numbers)) for i in image_ids), dtype=np.int64,
+                                    count=len(image_ids))
+    right = np.asarray(correct, dtype=np.float64)
+    accuracy = np.bincount(image_of_question, weights=right, minlength=len(numbers))
+    accuracy /= np.bincount(image_of_question, minlength=len(numbers))
+    return ImageAccuracy(image_of_question, list(numbers), accuracy)
 
 
 def score_qas_task(
