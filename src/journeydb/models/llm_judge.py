@@ -307,7 +307,9 @@ class JudgeItems(Sequence):
         k = range(len(self))[index]  # IndexError beyond the end ends iteration
         image = int(self._image[k])
         question = self._questions_of(image)[int(self._question[k] - self._first[k])]
-        return {"prompt": self._predictions[image], "question": question["question"], "options": question["options"]}
+        # the checked form's fields (`check_references`): the text, and the options as a list
+        return {"prompt": self._predictions[image], "question": question["question"],
+                "options": list(question["options"])}
 
     def labels(self) -> Sequence[str]:
         """`references[i][j]` of each item, for error messages (made when asked, too)."""

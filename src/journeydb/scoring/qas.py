@@ -10,7 +10,7 @@ business of `journeydb.models.llm_judge`; this module only checks the questions 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -85,14 +85,17 @@ def check_references(
     Raises:
         `TypeError` / `ValueError` naming the image and question index (`references[i][j]`) of the first bad item.
     """
+    return list(_checked_images(references, require_answers))
+
+
+def _checked_images(references: Any, require_answers: bool) -> Iterator[list[dict[str, Any]]]:
+    """Each image's checked questions in turn (the checks of `check_references`)."""
     if not _is_sequence(references):
         raise TypeError(f"references must be a list (one question list per image), got {type(references).__name__}")
-    checked = []
     for i, questions in enumerate(references):
         if not _is_sequence(questions):
             raise TypeError(f"references[{i}] must be a list of question dicts, got {type(questions).__name__}")
-        checked.append([_check_question(q, f"references[{i}][{j}]", require_answers) for j, q in enumerate(questions)])
-    return checked
+        yield [_check_question(q, f"references[{i}][{j}]", require_answers) for j, q in enumerate(questions)]
 
 
 def check_qas_inputs(predictions: Any, references: Any) -> tuple[list[str], list[list[dict]]]:
@@ -178,14 +181,9 @@ class QuestionTable:
 
 def question_table(references: Sequence[Sequence[Mapping[str, Any]]], require_answers: bool = True) -> QuestionTable:
     """Check every question as `check_references` does (same errors), keeping only the `QuestionTable`."""
-    if not _is_sequence(references):
-        raise TypeError(f"references must be a list (one question list per image), got {type(references).__name__}")
     counts, types, answers = array("q"), array("b"), array("b")
-    for i, questions in enumerate(references):
-        if not _is_sequence(questions):
-            raise TypeError(f"references[{i}] must be a list of question dicts, got {type(questions).__name__}")
-        for j, question in enumerate(questions):
-            checked = _check_question(question, f"references[{i}][{j}]", require_answers)
+    for questions in _checked_images(references, require_answers):
+        for checked in questions:
             types.append(QUESTION_TYPES.index(checked["type"]))
             answers.append(LETTERS.index(checked["answer"]) if checked["answer"] is not None else -1)
         counts.append(len(questions))
