@@ -42,13 +42,13 @@ def test_references_are_tokenised_before_predictions(monkeypatch):
     from journeydb.scoring import caption as caption_module
 
     calls = []
-    real = caption_module.tokenize_corpus
+    real = caption_module.tokenize_corpora
 
-    def spy(texts, mode="python"):
-        calls.append(list(texts))
-        return real(texts, mode=mode)
+    def spy(corpora, mode="python"):
+        calls.extend(list(texts) for texts in corpora)
+        return real(corpora, mode=mode)
 
-    monkeypatch.setattr(caption_module, "tokenize_corpus", spy)
+    monkeypatch.setattr(caption_module, "tokenize_corpora", spy)
     score_captions(["p1", "p2"], [["r1", "r2"], "r3"], **FAST)
     assert calls == [["r1", "r2", "r3"], ["p1", "p2"]]
 

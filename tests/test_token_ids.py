@@ -1,4 +1,4 @@
-"""Token ids of a corpus: the vectorised byte path must equal `str.split()` + a dict, whitespace rules included."""
+"""Token ids of a corpus: the Arrow path must equal `str.split()` + a dict, whitespace rules included."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from journeydb.scoring import token_ids as module
-from journeydb.scoring.token_ids import OTHER_WHITESPACE, TokenIds, _ids_from_bytes, _ids_from_dict, token_ids
+from journeydb.scoring.token_ids import OTHER_WHITESPACE, TokenIds, _ids_from_arrow, _ids_from_dict, token_ids
 
 ALL_WHITESPACE = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()]
 
@@ -42,14 +42,15 @@ def test_dict_path_follows_first_occurrence() -> None:
 @pytest.mark.parametrize("space", [c for c in ALL_WHITESPACE if c != " "])
 def test_any_other_whitespace_leaves_the_fast_path(space: str) -> None:
     sentences = ["a cat", f"on{space}a mat", "done"]
-    assert _ids_from_bytes(sentences) is None
+    assert _ids_from_arrow(sentences) is None
     assert_same(token_ids(sentences), expected(sentences))
 
 
 def test_every_other_character_stays_on_the_fast_path() -> None:
-    # every code point that is not whitespace, lone surrogates included, in tokens of 1 to 40 characters
+    # every code point that is not whitespace nor a surrogate, in tokens of 1 to 40 characters
     rng = random.Random(0)
-    characters = [chr(c) for c in range(sys.maxunicode + 1) if not chr(c).isspace()]
+    characters = [chr(c) for c in range(sys.maxunicode + 1)
+                  if not chr(c).isspace() and not 0xD800 <= c <= 0xDFFF]
     sentences, i = [], 0
     while i < len(characters):
         words = []
@@ -58,9 +59,15 @@ def test_every_other_character_stays_on_the_fast_path() -> None:
             words.append("".join(characters[i : i + size]))
             i += size
         sentences.append(" ".join(words))
-    fast = _ids_from_bytes(sentences)
+    fast = _ids_from_arrow(sentences)
     assert fast is not None
     assert_same(fast, expected(sentences))
+
+
+def test_lone_surrogates_take_the_dict_path() -> None:
+    sentences = ["a \ud800 b", "\udfff a", "b"]
+    assert _ids_from_arrow(sentences) is None
+    assert_same(token_ids(sentences), expected(sentences))
 
 
 def random_sentences(seed: int, count: int) -> list[str]:
@@ -68,7 +75,7 @@ def random_sentences(seed: int, count: int) -> list[str]:
     rng = random.Random(seed)
     stems = ["a", "cat", "photorealistic", "photorealistically", "photorea", "photoreal", "\x00", "a\x00", "naïve",
              "東京の街", "🙂", "🙂🙂", "x" * 8, "x" * 9, "x" * 16, "x" * 17, "https://example.com/a/b.png", "-lrb-",
-             "\ud800", "e\u0301", "é"]
+             "e\u0301", "é"]
     out = []
     for _ in range(count):
         if rng.random() < 0.05:
@@ -86,7 +93,7 @@ def random_sentences(seed: int, count: int) -> list[str]:
 @pytest.mark.parametrize("seed", range(5))
 def test_fast_path_equals_dict_path(seed: int) -> None:
     sentences = random_sentences(seed, 300)
-    fast = _ids_from_bytes(sentences)
+    fast = _ids_from_arrow(sentences)
     assert fast is not None
     assert_same(fast, expected(sentences))
 
@@ -96,25 +103,25 @@ def test_small_corpora(sentences: list[str]) -> None:
     assert_same(token_ids(sentences), expected(sentences))
 
 
-def test_hash_collision_falls_back_to_the_dict_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    # with zero multipliers every token hashes to the same value: the byte check must catch it
-    monkeypatch.setattr(module, "_MULTIPLIER", np.uint64(0))
-    monkeypatch.setattr(module, "_MIXER", np.uint64(0))
-    sentences = random_sentences(7, 50)
-    assert _ids_from_bytes(sentences) is None
-    assert_same(token_ids(sentences), expected(sentences))
+def test_ids_are_renumbered_when_arrow_numbers_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
+    real = pc.dictionary_encode
 
-def test_truncated_hash_collision_retries_with_the_full_hash(monkeypatch: pytest.MonkeyPatch) -> None:
-    grouping = module._group_equal_hashes
+    def reversed_dictionary(values):  # the same encoding with the dictionary in reverse order
+        encoded = real(values)
+        size = len(encoded.dictionary)
+        indices = pa.array(size - 1 - np.asarray(encoded.indices), pa.int32())
+        return pa.DictionaryArray.from_arrays(indices, encoded.dictionary.take(pa.array(range(size - 1, -1, -1))))
 
-    def one_group_unless_full(hashes: np.ndarray, full: bool) -> tuple[np.ndarray, np.ndarray]:
-        if full:
-            return grouping(hashes, full)
-        return np.zeros(len(hashes), dtype=np.int64), np.zeros(1, dtype=np.int64)
-
-    monkeypatch.setattr(module, "_group_equal_hashes", one_group_unless_full)
-    sentences = random_sentences(8, 80)
-    fast = _ids_from_bytes(sentences)
-    assert fast is not None
+    monkeypatch.setattr(pc, "dictionary_encode", reversed_dictionary)
+    sentences = random_sentences(7, 50) + ["a  cat"]  # a sentence whose space split differs: the vocabulary too
+    fast = _ids_from_arrow(sentences)
+    assert fast is not None and fast.vocabulary is not None
     assert_same(fast, expected(sentences))
+
+
+def test_first_occurrence_order() -> None:
+    assert module._first_occurrence_order(np.array([0, 1, 0, 2, 1], np.int32), 3) is None
+    assert module._first_occurrence_order(np.array([2, 0, 2, 1], np.int32), 3).tolist() == [1, 2, 0]

@@ -16,12 +16,16 @@ from __future__ import annotations
 
 import math
 import random
+from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from journeydb.scoring.style import normalize_style
 
+from .columns import TEXT, Column
 from .references import TaskReferences
 from .score import TaskScore, accuracy_by_image
 from .tasks import get_task
@@ -38,14 +42,22 @@ def _number(value: Any) -> Optional[float]:
     return float(value)
 
 
-# a task's gallery: `rank` lists (image_id, rank) of every card, cheaply; `card(k)` builds card k in full, and is
-# called only for the chosen ones (a split has 234k images, a gallery 300)
-Ranked = list[tuple[str, Optional[float]]]
+@dataclass(frozen=True)
+class Ranked:
+    """Every card's image id and rank (NaN: none), as arrays: a split has 234k images, a gallery 300, so only the
+    chosen cards are built (`card(k)`), and the ranking makes no Python object per image."""
+
+    image_ids: Sequence[str]
+    ranks: np.ndarray  # (N,) float64
+
+
+def _ranks(values: Sequence[Any]) -> np.ndarray:
+    return np.array(values, dtype=np.float64)  # None becomes NaN
 
 
 def _text_cards(refs: TaskReferences, predictions: Sequence[Any], score: TaskScore) -> tuple[Ranked, Callable]:
     rank_key = "similarity" if "similarity" in score.samples else "cider"
-    ranked = [(image_id, _number(rank)) for image_id, rank in zip(refs.ids, score.samples[rank_key])]
+    ranked = Ranked(refs.ids, _ranks(score.samples[rank_key]))
 
     def card(i: int) -> dict:
         scores = {_SCORE_NAMES[k]: _number(v[i]) for k, v in score.samples.items()}
@@ -59,7 +71,7 @@ def _text_cards(refs: TaskReferences, predictions: Sequence[Any], score: TaskSco
 def _style_cards(refs: TaskReferences, predictions: Sequence[Any], score: TaskScore) -> tuple[Ranked, Callable]:
     ks = sorted(int(k.split("@")[1]) for k in score.samples)
     top_k = ks[-1]
-    ranked = [(image_id, _number(rank)) for image_id, rank in zip(refs.ids, score.samples[f"recall@{top_k}"])]
+    ranked = Ranked(refs.ids, _ranks(score.samples[f"recall@{top_k}"]))
 
     def card(i: int) -> dict:
         gold = {normalize_style(p) for p in refs.references[i]} - {""}
@@ -90,7 +102,7 @@ def _vqa_cards(refs: TaskReferences, predictions: Sequence[Any], score: TaskScor
         return {"image_id": images[k], "rank_name": "accuracy", "questions": questions, "rank": rank,
                 "scores": {"accuracy": rank}}
 
-    return list(zip(images, grouped.accuracy.tolist())), card
+    return Ranked(images, grouped.accuracy), card
 
 
 def _qas_cards(refs: TaskReferences, predictions: Sequence[Any], score: TaskScore) -> tuple[Ranked, Callable]:
@@ -101,7 +113,11 @@ def _qas_cards(refs: TaskReferences, predictions: Sequence[Any], score: TaskScor
         defined = [v for v in scores.values() if v is not None]
         return sum(defined) / len(defined) if defined else None
 
-    ranked = [(image_id, rank_of(scores_of(i))) for i, image_id in enumerate(refs.ids)]
+    # rank_of over arrays: the mean of the defined ones (a + b) / 2, or a / 1, as in the card
+    style, content = _ranks(score.samples["qas_style"]), _ranks(score.samples["qas_content"])
+    defined = (~np.isnan(style)).astype(np.float64) + ~np.isnan(content)
+    with np.errstate(invalid="ignore"):  # 0 / 0: neither defined, no rank
+        ranked = Ranked(refs.ids, (np.nan_to_num(style) + np.nan_to_num(content)) / defined)
 
     def card(i: int) -> dict:
         questions = [
@@ -119,24 +135,31 @@ def _qas_cards(refs: TaskReferences, predictions: Sequence[Any], score: TaskScor
 _CARDS = {"text": _text_cards, "phrases": _style_cards, "letter": _vqa_cards, "questions": _qas_cards}
 
 
-def choose(ranked: Sequence[tuple[str, Optional[float]]], size: int, seed: int = GALLERY_SEED) -> list[tuple[int, str]]:
-    """(position, group) of the chosen among (image_id, rank) pairs: the `size` worst and best by rank (ties by
-    image id; with fewer than 2 x `size`, half each), and `size` seeded draws from the rest; an entry without a rank
-    (e.g. no gold phrase) can only be drawn."""
-    order = sorted((i for i, (_, rank) in enumerate(ranked) if rank is not None),
-                   key=lambda i: (ranked[i][1], ranked[i][0]))
+def choose(ranked: Ranked, size: int, seed: int = GALLERY_SEED) -> list[tuple[int, str]]:
+    """(position, group) of the chosen cards: the `size` worst and best by rank (ties by image id; with fewer than
+    2 x `size`, half each), and `size` seeded draws from the rest in image-id order; a card without a rank (e.g. no
+    gold phrase) can only be drawn."""
+    ids = ranked.image_ids.arrow if isinstance(ranked.image_ids, Column) else pa.array(list(ranked.image_ids), TEXT)
+    by_id = np.asarray(pc.sort_indices(ids))  # stable; UTF-8 byte order is code point order, Python's str order
+    id_rank = np.empty(len(by_id), dtype=np.int64)
+    id_rank[by_id] = np.arange(len(by_id))
+    ranks = np.asarray(ranked.ranks, dtype=np.float64)
+    defined = np.flatnonzero(~np.isnan(ranks))
+    order = defined[np.lexsort((id_rank[defined], ranks[defined]))].tolist()
     worst = order[: min(size, math.ceil(len(order) / 2))]  # a small split shows both ends, not only the worst
     best = order[len(worst) :][-size:] if size else []
-    chosen = set(worst + best)
-    rest = sorted((i for i in range(len(ranked)) if i not in chosen), key=lambda i: ranked[i][0])
+    taken = np.zeros(len(ranks), dtype=bool)
+    taken[worst + best] = True
+    rest = by_id[~taken[by_id]].tolist()
     drawn = random.Random(seed).sample(rest, min(size, len(rest)))
-    groups = [("worst", worst), ("best", best[::-1]), ("random", sorted(drawn, key=lambda i: ranked[i][0]))]
+    groups = [("worst", worst), ("best", best[::-1]), ("random", sorted(drawn, key=ranked.image_ids.__getitem__))]
     return [(i, name) for name, part in groups for i in part]
 
 
 def select(cards: list[dict], size: int, seed: int = GALLERY_SEED) -> list[dict]:
     """`choose` over built cards (each with `image_id` and `rank`), each chosen card marked with its `group`."""
-    return [dict(cards[i], group=name) for i, name in choose([(c["image_id"], c["rank"]) for c in cards], size, seed)]
+    ranked = Ranked([c["image_id"] for c in cards], _ranks([c["rank"] for c in cards]))
+    return [dict(cards[i], group=name) for i, name in choose(ranked, size, seed)]
 
 
 def build_gallery(

@@ -22,9 +22,11 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
+import pyarrow as pa
 
 from journeydb.models.sentence_model import DEFAULT_EMBED_BATCH_SIZE
 
+from .columns import TEXT, Column
 from .references import TaskReferences
 
 logger = logging.getLogger(__name__)
@@ -193,20 +195,22 @@ class ImageAccuracy:
     """Per-question correctness grouped by image: images numbered in order of their first question."""
 
     image_of_question: np.ndarray  # (Q,) the image number of each question
-    images: list[str]  # image number -> image_id
+    images: Column  # image number -> image_id
     accuracy: np.ndarray  # (N,) each image's fraction of correct questions
 
 
 def accuracy_by_image(image_ids: Sequence[str], correct: Sequence[bool]) -> ImageAccuracy:
     """Each image's accuracy over its questions (`image_ids[q]` is question q's image); shared by the vqa scorer's
-    per-image values and the gallery's ranking, so both order and count images the same way."""
-    numbers: dict[str, int] = {}
-    image_of_question = np.fromiter((numbers.setdefault(i, len(numbers)) for i in image_ids), dtype=np.int64,
-                                    count=len(image_ids))
+    per-image values and the gallery's ranking, so both order and count images the same way. The ids are numbered
+    in Arrow (a Column's own array), not through a dict of Python strings."""
+    from journeydb.scoring.token_ids import first_occurrence_ids
+
+    ids = image_ids.arrow if isinstance(image_ids, Column) else pa.array(list(image_ids), TEXT)
+    image_of_question, images = first_occurrence_ids(ids)
     right = np.asarray(correct, dtype=np.float64)
-    accuracy = np.bincount(image_of_question, weights=right, minlength=len(numbers))
-    accuracy /= np.bincount(image_of_question, minlength=len(numbers))
-    return ImageAccuracy(image_of_question, list(numbers), accuracy)
+    accuracy = np.bincount(image_of_question, weights=right, minlength=len(images))
+    accuracy /= np.bincount(image_of_question, minlength=len(images))
+    return ImageAccuracy(image_of_question, Column(images), accuracy)
 
 
 def score_qas_task(

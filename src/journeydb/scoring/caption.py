@@ -11,18 +11,18 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal, Optional, Sequence, Union
+from typing import Any, Iterator, Literal, Optional, Sequence, Union
 
 import numpy as np
 
 from .bleu import bleu_counts_from_orders, bleu_order, bleu_scores_from_counts
-from .caption_corpus import encode_corpus, iter_ngram_tables
+from .caption_corpus import CaptionCorpus, encode_corpus, iter_ngram_tables
 from .cider import cider_d_context, cider_d_from_orders, cider_d_order
 from .meteor import corpus_meteor, meteor_unavailable_reason
 from .rouge import rouge_l_per_image
 from .scored import ScoredCorpus
 from .similarity import Embedder, similarity_per_sample
-from .tokenize import tokenize_corpus
+from .tokenize import tokenize_corpora
 
 logger = logging.getLogger(__name__)
 
@@ -45,12 +45,17 @@ class NGramScores:
 def ngram_scores(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> NGramScores:
     """BLEU 1-4, ROUGE-L and CIDEr-D of PTB-tokenised predictions (one per image) against their tokenised references
     (at least one per image), exactly as pycocoevalcap 1.2 computes them from the same tokens, corpus and per image.
+    """
+    return corpus_ngram_scores(encode_corpus(predictions, references))
+
+
+def corpus_ngram_scores(corpus: CaptionCorpus) -> NGramScores:
+    """`ngram_scores` of an encoded corpus.
 
     ROUGE-L needs only the encoded corpus, so it runs on a second thread while the n-gram tables are built and scored
     (numpy releases the GIL in most of both); the numbers do not depend on it. BLEU and CIDEr-D take each order's
     table as it is built and let it go, so one table is held at a time, not four.
     """
-    corpus = encode_corpus(predictions, references)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rouge-l") as pool:
         rouge = pool.submit(rouge_l_per_image, corpus)
         context = cider_d_context(corpus)
@@ -72,8 +77,8 @@ def ngram_scores(predictions: Sequence[str], references: Sequence[Sequence[str]]
     )
 
 
-def normalize_references(predictions: Sequence[str], references: References) -> list[list[str]]:
-    """Check the inputs and give every prediction its list of references.
+def check_references(predictions: Sequence[str], references: References) -> list[int]:
+    """Check the inputs; returns the number of references of each prediction.
 
     Raises:
         TypeError: `predictions`/`references` is a single str or not a sequence, or an item is not a str (the
@@ -90,10 +95,10 @@ def normalize_references(predictions: Sequence[str], references: References) -> 
     for index, prediction in enumerate(predictions):
         if not isinstance(prediction, str):
             raise TypeError(f"prediction {index} is a {type(prediction).__name__}, expected str")
-    normalized = []
+    counts = []
     for index, refs in enumerate(references):
         if isinstance(refs, str):
-            normalized.append([refs])
+            counts.append(1)
             continue
         if not isinstance(refs, Sequence):
             raise TypeError(f"reference {index} is a {type(refs).__name__}, expected str or a list of str")
@@ -102,13 +107,36 @@ def normalize_references(predictions: Sequence[str], references: References) -> 
         for j, ref in enumerate(refs):
             if not isinstance(ref, str):
                 raise TypeError(f"reference {index}[{j}] is a {type(ref).__name__}, expected str")
-        normalized.append(list(refs))
-    return normalized
+        counts.append(len(refs))
+    return counts
+
+
+class ReferenceLists(Sequence[list[str]]):
+    """Checked references (`check_references`) read as one list per prediction, a bare str being a list of one.
+
+    A view, made as it is read: a split's references are not copied into Python lists for the whole scoring.
+    """
+
+    def __init__(self, references: References) -> None:
+        self._references = references
+
+    @staticmethod
+    def _as_list(refs: Union[str, Sequence[str]]) -> list[str]:
+        return [refs] if isinstance(refs, str) else list(refs)
+
+    def __len__(self) -> int:
+        return len(self._references)
+
+    def __getitem__(self, index: int) -> list[str]:  # type: ignore[override]
+        return self._as_list(self._references[index])
+
+    def __iter__(self) -> Iterator[list[str]]:
+        return map(self._as_list, self._references)
 
 
 def check_caption_inputs(predictions: Any, references: Any) -> tuple[Any, Any]:
-    """`normalize_references`'s checks, returning the inputs unchanged (for the evaluate module's own encoding)."""
-    normalize_references(predictions, references)
+    """`check_references`, returning the inputs unchanged (for the evaluate module's own encoding)."""
+    check_references(predictions, references)
     return predictions, references
 
 
@@ -146,38 +174,48 @@ def score_captions(
         `meteor` and `similarity` where they were computed.
 
     Raises:
-        TypeError, ValueError: bad input (see `normalize_references`), an unknown tokenizer, an embedder that
+        TypeError, ValueError: bad input (see `check_references`), an unknown tokenizer, an embedder that
             does not return one unit-length row per text.
     """
     if tokenizer not in ("python", "java"):
         raise ValueError(f"tokenizer must be 'python' or 'java', got {tokenizer!r}")
     if embed is not None and not callable(embed):
         raise TypeError(f"embed must be a function from texts to embeddings, got {type(embed).__name__}")
-    reference_lists = normalize_references(predictions, references)
+    references_per_image = check_references(predictions, references)
+    reference_lists = ReferenceLists(references)
     num_samples = len(predictions)
 
-    flat_references = tokenize_corpus([ref for refs in reference_lists for ref in refs], mode=tokenizer)
-    tokenized_predictions = tokenize_corpus(list(predictions), mode=tokenizer)
+    flat_references, tokenized_predictions = tokenize_corpora(
+        [[ref for refs in reference_lists for ref in refs], predictions], mode=tokenizer
+    )
     tokenized_references, start = [], 0
-    for refs in reference_lists:
-        tokenized_references.append(flat_references[start : start + len(refs)])
-        start += len(refs)
+    for count in references_per_image:
+        tokenized_references.append(flat_references[start : start + count])
+        start += count
+    del flat_references, references_per_image
+    corpus = encode_corpus(tokenized_predictions, tokenized_references)
 
-    scores = ngram_scores(tokenized_predictions, tokenized_references)
-    if num_samples == 1:
-        logger.warning("CIDEr is 0 for a one-sample corpus: its document frequencies come from the scored corpus, "
-                       "so with one sample every n-gram weight ln(N / df) is ln(1) = 0")
-    per_sample: dict[str, Any] = {f"bleu_{n + 1}": scores.bleu_per_image[:, n] for n in range(4)}
-
-    meteor_score = None
+    meteor_score, meteor_per_segment = None, None
     if meteor:
         reason = meteor_unavailable_reason()
         if reason is None:
             meteor_result = corpus_meteor(tokenized_predictions, tokenized_references, jobs=meteor_jobs)
             meteor_score = meteor_result.score
-            per_sample["meteor"] = np.asarray(meteor_result.per_segment, dtype=np.float64)
+            meteor_per_segment = np.asarray(meteor_result.per_segment, dtype=np.float64)
         else:
             logger.warning("METEOR not computed: %s", reason)
+    # the token strings are the largest Python objects of a split (~100 MB at 200k prompts) and the n-gram
+    # scores, whose arrays peak next, need only the encoded corpus
+    del tokenized_predictions, tokenized_references
+
+    scores = corpus_ngram_scores(corpus)
+    del corpus
+    if num_samples == 1:
+        logger.warning("CIDEr is 0 for a one-sample corpus: its document frequencies come from the scored corpus, "
+                       "so with one sample every n-gram weight ln(N / df) is ln(1) = 0")
+    per_sample: dict[str, Any] = {f"bleu_{n + 1}": scores.bleu_per_image[:, n] for n in range(4)}
+    if meteor_per_segment is not None:
+        per_sample["meteor"] = meteor_per_segment
     per_sample["rouge_l"] = scores.rouge_l_per_image
     per_sample["cider"] = scores.cider_per_image
 
@@ -186,7 +224,7 @@ def score_captions(
         per_sample["similarity"] = similarity_per_sample(list(predictions), reference_lists, embed)
         similarity = float(np.mean(per_sample["similarity"]))
 
-    corpus = {
+    corpus_scores = {
         "bleu_1": scores.bleu[0],
         "bleu_2": scores.bleu[1],
         "bleu_3": scores.bleu[2],
@@ -197,4 +235,4 @@ def score_captions(
         "similarity": similarity,
         "num_samples": num_samples,
     }
-    return ScoredCorpus(corpus=corpus, per_sample=per_sample)
+    return ScoredCorpus(corpus=corpus_scores, per_sample=per_sample)

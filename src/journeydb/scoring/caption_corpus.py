@@ -190,6 +190,8 @@ def iter_ngram_tables(corpus: CaptionCorpus, max_order: int = MAX_ORDER) -> Iter
     sentence_of_token = np.repeat(np.arange(corpus.num_sentences, dtype=itype), corpus.lengths)
     remaining = np.repeat((corpus.starts + corpus.lengths).astype(itype), corpus.lengths)  # sentence end
     remaining -= np.arange(total, dtype=itype)
+    # tokens left in the sentence, from each position; only `remaining >= order` is asked, so one byte holds it
+    remaining = np.minimum(remaining, max_order).astype(np.uint8)
     tokens = corpus.token_ids.astype(itype, copy=False)
     sentence_image = corpus.sentence_image.astype(itype)
     vocab = max(corpus.vocab_size, 1)

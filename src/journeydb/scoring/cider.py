@@ -51,13 +51,17 @@ def cider_d_order(corpus: CaptionCorpus, table: NGramTable, context: CiderContex
     has_reference = table.group_size > table.group_candidate
     df = np.bincount(table.gram[table.group_starts[np.flatnonzero(has_reference)]], minlength=table.num_grams)
     idf = ref_len - np.log(np.maximum(1.0, df.astype(np.float64)))
-    weight = table.count.astype(np.float64) * idf[table.gram]
-    # an n-gram found once in the corpus has tf = 1 and df <= 1: weight ln N, and no partner to match
-    norm_squared = np.bincount(table.sentence, weights=weight * weight, minlength=num_sentences)
-    norm = np.sqrt(norm_squared + table.singletons * (ref_len * ref_len))
+    # in place, one corpus-long float array at a time (products commute exactly, so the values are the same)
+    weight = idf[table.gram]
+    weight *= table.count
     # clipped dot products, over the reference entries of the groups that hold the candidate too
     candidate_weight = np.repeat(weight[table.matched_candidate], table.matched_references)
     reference_weight = weight[table.matched_reference]
+    weight *= weight  # the squared weights from here on
+    # an n-gram found once in the corpus has tf = 1 and df <= 1: weight ln N, and no partner to match
+    norm_squared = np.bincount(table.sentence, weights=weight, minlength=num_sentences)
+    del weight
+    norm = np.sqrt(norm_squared + table.singletons * (ref_len * ref_len))
     clipped = np.minimum(candidate_weight, reference_weight)
     clipped *= reference_weight
     value = np.bincount(

@@ -91,7 +91,7 @@ def similarity_per_sample(
 
     Args:
         predictions: one text per sample.
-        references: the >= 1 reference texts of each sample (checked by `caption.normalize_references`).
+        references: the >= 1 reference texts of each sample (checked by `caption.check_references`).
         embed: texts -> unit-length embeddings, one row per text; called once, with every distinct text once.
     """
     texts = distinct_texts(predictions, references)

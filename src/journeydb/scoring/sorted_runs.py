@@ -27,14 +27,27 @@ def position_bits(count: int) -> int:
 
 
 def sort_by_key(positions: np.ndarray, keys: np.ndarray, key_space: int, bits: int) -> tuple[np.ndarray, np.ndarray]:
-    """`positions` (below `2**bits`) and `keys` (uint64, below `key_space`) ordered by (key, position)."""
+    """`positions` (below `2**bits`) and `keys` (uint64, below `key_space`) ordered by (key, position).
+
+    `keys` is consumed: where (key, position) fit in 64 bits its buffer becomes the packed sort keys, so a
+    corpus-long array is not copied (callers pass a fresh array and use only what is returned).
+    """
     if key_space <= 1 << (64 - bits):
         # one value sort of (key << bits | position): stable by construction, and much faster than a stable argsort
         # plus two gathers
-        packed = keys << np.uint64(bits)
+        packed = keys
+        packed <<= np.uint64(bits)
         packed |= positions.astype(np.uint64)
         packed.sort()
-        sorted_positions = (packed & np.uint64((1 << bits) - 1)).astype(positions.dtype)
+        if bits <= 32:  # the low 32 bits hold the position: one cast, no 64-bit temporary
+            sorted_positions = packed.astype(np.uint32)
+            sorted_positions &= np.uint32((1 << bits) - 1)
+            if positions.dtype.itemsize == 4:
+                sorted_positions = sorted_positions.view(positions.dtype)  # positions < 2**31 in an int32
+            else:
+                sorted_positions = sorted_positions.astype(positions.dtype)
+        else:
+            sorted_positions = (packed & np.uint64((1 << bits) - 1)).astype(positions.dtype)
         packed >>= np.uint64(bits)
         return sorted_positions, packed
     ordering = np.argsort(keys, kind="stable")
