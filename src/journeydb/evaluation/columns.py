@@ -128,3 +128,7 @@ class ColumnBuilder:
         self._flush()
         return Column(pa.chunked_array(self._chunks, type=self.type))
 
+
+def arrow_of(values: Sequence[Any], type: pa.DataType) -> Union[pa.Array, pa.ChunkedArray]:
+    """The Arrow array of `values`: a Column's own, else one converted from the Python values."""
+    return values.arrow if isinstance(values, Column) else pa.array(list(values), type)

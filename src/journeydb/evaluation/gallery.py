@@ -20,12 +20,11 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from journeydb.scoring.style import normalize_style
 
-from .columns import TEXT, Column
+from .columns import TEXT, arrow_of
 from .references import TaskReferences
 from .score import TaskScore, accuracy_by_image
 from .tasks import get_task
@@ -109,11 +108,7 @@ def _qas_cards(refs: TaskReferences, predictions: Sequence[Any], score: TaskScor
     def scores_of(i: int) -> dict:
         return {"QAS_s": _number(score.samples["qas_style"][i]), "QAS_c": _number(score.samples["qas_content"][i])}
 
-    def rank_of(scores: dict) -> Optional[float]:
-        defined = [v for v in scores.values() if v is not None]
-        return sum(defined) / len(defined) if defined else None
-
-    # rank_of over arrays: the mean of the defined ones (a + b) / 2, or a / 1, as in the card
+    # the mean of the defined ones, (a + b) / 2 or a / 1; the cards read their rank from here too
     style, content = _ranks(score.samples["qas_style"]), _ranks(score.samples["qas_content"])
     defined = (~np.isnan(style)).astype(np.float64) + ~np.isnan(content)
     with np.errstate(invalid="ignore"):  # 0 / 0: neither defined, no rank
@@ -126,7 +121,7 @@ def _qas_cards(refs: TaskReferences, predictions: Sequence[Any], score: TaskScor
             for q, answer in zip(refs.references[i], score.samples["answers"][i])
         ]
         scores = scores_of(i)
-        return {"image_id": refs.ids[i], "rank": rank_of(scores), "rank_name": "QAS", "prediction": predictions[i],
+        return {"image_id": refs.ids[i], "rank": _number(ranked.ranks[i]), "rank_name": "QAS", "prediction": predictions[i],
                 "questions": questions, "scores": scores}
 
     return ranked, card
@@ -139,8 +134,7 @@ def choose(ranked: Ranked, size: int, seed: int = GALLERY_SEED) -> list[tuple[in
     """(position, group) of the chosen cards: the `size` worst and best by rank (ties by image id; with fewer than
     2 x `size`, half each), and `size` seeded draws from the rest in image-id order; a card without a rank (e.g. no
     gold phrase) can only be drawn."""
-    ids = ranked.image_ids.arrow if isinstance(ranked.image_ids, Column) else pa.array(list(ranked.image_ids), TEXT)
-    by_id = np.asarray(pc.sort_indices(ids))  # stable; UTF-8 byte order is code point order, Python's str order
+    by_id = np.asarray(pc.sort_indices(arrow_of(ranked.image_ids, TEXT)))  # stable; UTF-8 byte order is code point order, Python's str order
     id_rank = np.empty(len(by_id), dtype=np.int64)
     id_rank[by_id] = np.arange(len(by_id))
     ranks = np.asarray(ranked.ranks, dtype=np.float64)

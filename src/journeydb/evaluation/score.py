@@ -22,11 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
-import pyarrow as pa
 
 from journeydb.models.sentence_model import DEFAULT_EMBED_BATCH_SIZE
 
-from .columns import TEXT, Column
+from .columns import TEXT, Column, arrow_of
 from .references import TaskReferences
 
 logger = logging.getLogger(__name__)
@@ -205,8 +204,7 @@ def accuracy_by_image(image_ids: Sequence[str], correct: Sequence[bool]) -> Imag
     in Arrow (a Column's own array), not through a dict of Python strings."""
     from journeydb.scoring.token_ids import first_occurrence_ids
 
-    ids = image_ids.arrow if isinstance(image_ids, Column) else pa.array(list(image_ids), TEXT)
-    image_of_question, images = first_occurrence_ids(ids)
+    image_of_question, images = first_occurrence_ids(arrow_of(image_ids, TEXT))
     right = np.asarray(correct, dtype=np.float64)
     accuracy = np.bincount(image_of_question, weights=right, minlength=len(images))
     accuracy /= np.bincount(image_of_question, minlength=len(images))
