@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from journeydb.scoring.meteor import default_meteor_jobs, meteor_corpora, meteor_unavailable_reason
+from journeydb.scoring import meteor as meteor_module
+from journeydb.scoring.meteor import _aggregate_stats, default_meteor_jobs, meteor_corpora, meteor_unavailable_reason
 
 WORDS = "a the cat dog sky blue red over under running sitting painting of city night neon portrait".split()
 
@@ -29,6 +30,61 @@ def test_several_jvms_give_the_numbers_of_one():
     assert [r.score for r in three] == [r.score for r in one]
     assert [r.per_segment for r in three] == [r.per_segment for r in one]
     assert len(one[0].per_segment) == 23 and 0 < one[0].score < 1
+
+
+def _varied_corpus(seed: int, size: int) -> tuple[list[str], list[list[str]]]:
+    """Real words (so stems, synonyms and paraphrases match), exact copies, reorderings and repeated pairs."""
+    hypotheses, references = _corpus(seed, size)
+    rng = random.Random(seed)
+    for i in range(size):
+        roll = rng.random()
+        if roll < 0.2:
+            hypotheses[i] = references[i][0]  # matched completely in one chunk: addStats skips its chunks
+        elif roll < 0.3:
+            hypotheses[i] = " ".join(reversed(references[i][0].split()))
+        elif roll < 0.45 and i:
+            j = rng.randrange(i)
+            hypotheses[i], references[i] = hypotheses[j], references[j]  # a duplicate SCORE line
+    return hypotheses, references
+
+
+@pytest.mark.java
+@pytest.mark.skipif(meteor_unavailable_reason() is not None, reason=str(meteor_unavailable_reason()))
+def test_deduplicated_lines_and_summed_statistics_give_pycocoevalcaps_numbers_exactly():
+    from pycocoevalcap.meteor.meteor import Meteor
+
+    hypotheses, references = _varied_corpus(5, 300)
+    hypotheses[7] = "colour painted paintings"  # stem, synonym and paraphrase matches of the reference
+    references[7] = ["the color paint of a painting"]
+    scorer = Meteor()  # its own JVM, default flags: SCORE every line, then one EVAL over all the statistics
+    try:
+        score, per_image = scorer.compute_score(dict(enumerate(references)),
+                                                {i: [h] for i, h in enumerate(hypotheses)})
+    finally:
+        del scorer
+    for jobs in (1, 2):
+        ours = meteor_corpora([(hypotheses, references)], jobs=jobs)[0]
+        assert ours.score == score and ours.per_segment == list(per_image), jobs  # bit for bit
+
+
+@pytest.mark.java
+@pytest.mark.skipif(meteor_unavailable_reason() is not None, reason=str(meteor_unavailable_reason()))
+def test_without_integral_statistics_the_corpus_score_comes_from_eval_over_all(monkeypatch):
+    corpora = [_varied_corpus(6, 40), _varied_corpus(7, 9)]
+    summed = meteor_corpora(corpora, jobs=1)
+    monkeypatch.setattr(meteor_module, "_aggregate_stats", lambda stats: None)
+    assert meteor_corpora(corpora, jobs=1) == summed
+
+
+def test_the_summed_statistics_follow_addstats():
+    perfect_one_chunk = "3.0 3.0 1.0 1.0 2.0 2.0 1.0 1.0" + " 0.0" * 12 + " 1.0 3.0 3.0"
+    perfect_two_chunks = perfect_one_chunk[: -len("1.0 3.0 3.0")] + "2.0 3.0 3.0"
+    partial = "4.0 5.0 1.0 2.0 1.0 2.0 0.0 1.0 1.0 0.0" + " 0.0" * 10 + " 2.0 2.0 3.0"
+    line = _aggregate_stats([perfect_one_chunk, perfect_two_chunks, partial, partial])
+    assert line == "14.0 16.0 4.0 6.0 6.0 8.0 2.0 4.0 2.0 0.0" + " 0.0" * 10 + " 6.0 10.0 12.0"
+    assert _aggregate_stats(["0.5" + " 1.0" * 22]) is None  # not a count: EVAL over all instead
+    assert _aggregate_stats(["1.0 2.0"]) is None
+    assert _aggregate_stats([perfect_one_chunk]) == perfect_one_chunk[: -len("1.0 3.0 3.0")] + "0.0 3.0 3.0"
 
 
 def _fake_java(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str) -> Path:
