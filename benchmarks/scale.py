@@ -10,19 +10,23 @@ CPU seconds (user + system) and peak RSS come from `os.wait4` in a small launche
 between the two largest sizes (1.0: linear).
 
 Then: `prompt_inversion` with the default Similarity (all-MiniLM-L6-v2) on `--similarity-size` images, and METEOR
-(`journeydb.scoring.meteor.corpus_meteor`) with 1 and 2 JVMs on `--meteor-prompts` prompts, checking that the corpus
-and every per-segment score are identical.
+(`journeydb.scoring.meteor.corpus_meteor`) with 1 and 2 JVMs on `--meteor-prompts` prompts, interleaved
+`--meteor-repeats` times (min and median wall s; CPU s of the JVMs and of this process; each JVM's seconds to its
+first answer, its SCORE answers and its EVAL), checking that the corpus and every per-segment score are identical.
 
 Usage: `python benchmarks/scale.py [--sizes 1000 10000 50000 200000] [--similarity-size 10000]
-[--meteor-prompts 50000]`
+[--meteor-prompts 50000] [--meteor-repeats 3]`
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import os
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -145,8 +149,19 @@ def similarity(size: int, work: Path, train_images: int) -> None:
     print(f"  its table row: {row.strip()}")
 
 
-def meteor(prompts: int, work: Path, train_images: int) -> None:
-    from journeydb.scoring.meteor import corpus_meteor, meteor_unavailable_reason
+class _Marks(logging.Handler):
+    """Collects meteor.py's DEBUG lines: each JVM's seconds to its first answer, SCORE answers and EVAL."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+def meteor(prompts: int, work: Path, train_images: int, repeats: int) -> None:
+    from journeydb.scoring.meteor import JVM_OPTIONS, corpus_meteor, meteor_unavailable_reason
 
     reason = meteor_unavailable_reason()
     if reason:
@@ -156,15 +171,39 @@ def meteor(prompts: int, work: Path, train_images: int) -> None:
     refs = load_references("prompt_inversion", str(release), "validation")
     references = [[_text(r).lower()] for r in refs.references]
     hypotheses = [_perturbed(r[0], i) for i, r in enumerate(references)]
-    results, walls = {}, {}
+    log = logging.getLogger("journeydb.scoring.meteor")
+    marks = _Marks()
+    log.addHandler(marks)
+    log.setLevel(logging.DEBUG)
+    results, walls, jvm_cpu, py_cpu, breakdown = {}, {1: [], 2: []}, {1: [], 2: []}, {1: [], 2: []}, {}
+    print(f"\nMETEOR, {prompts:,} prompts, JVM options {' '.join(JVM_OPTIONS)}, 1 and 2 JVMs interleaved "
+          f"{repeats} times (load average before: {os.getloadavg()[0]:.2f})", flush=True)
+    for _ in range(repeats):
+        for jobs in (1, 2):
+            marks.lines.clear()
+            self0, children0 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+            start = time.perf_counter()
+            result = corpus_meteor(hypotheses, references, jobs=jobs)
+            walls[jobs].append(time.perf_counter() - start)
+            self1, children1 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+            jvm_cpu[jobs].append(children1.ru_utime + children1.ru_stime - children0.ru_utime - children0.ru_stime)
+            py_cpu[jobs].append(self1.ru_utime + self1.ru_stime - self0.ru_utime - self0.ru_stime)
+            results.setdefault(jobs, []).append(result)
+            breakdown[jobs] = list(marks.lines)
+    log.removeHandler(marks)
     for jobs in (1, 2):
-        start = time.perf_counter()
-        results[jobs] = corpus_meteor(hypotheses, references, jobs=jobs)
-        walls[jobs] = time.perf_counter() - start
-        print(f"\nMETEOR, {prompts:,} prompts, --meteor-jobs {jobs}: {walls[jobs]:.1f} s "
-              f"(corpus {results[jobs].score:.6f})", flush=True)
-    same = results[1].score == results[2].score and results[1].per_segment == results[2].per_segment
-    print(f"METEOR speed-up 2 JVMs vs 1: {walls[1] / walls[2]:.2f}x; identical corpus and per-segment scores: {same}")
+        print(f"--meteor-jobs {jobs}: wall min {min(walls[jobs]):.1f} s, median {statistics.median(walls[jobs]):.1f} s "
+              f"({', '.join(f'{w:.1f}' for w in walls[jobs])}); CPU s median: JVMs "
+              f"{statistics.median(jvm_cpu[jobs]):.1f}, Python {statistics.median(py_cpu[jobs]):.1f}; "
+              f"corpus {results[jobs][0].score:.6f}")
+        for line in breakdown[jobs]:
+            print(f"  last run: {line}")
+    reference = results[1][0]
+    same = all(r.score == reference.score and r.per_segment == reference.per_segment
+               for runs in results.values() for r in runs)
+    print(f"METEOR speed-up 2 JVMs vs 1: {min(walls[1]) / min(walls[2]):.2f}x (min), "
+          f"{statistics.median(walls[1]) / statistics.median(walls[2]):.2f}x (median); "
+          f"identical corpus and per-segment scores in every run: {same}")
 
 
 def main() -> None:
@@ -173,6 +212,8 @@ def main() -> None:
     parser.add_argument("--train-images", type=int, default=100, help="training images (default %(default)s)")
     parser.add_argument("--similarity-size", type=int, default=10000, help="0: skip (default %(default)s)")
     parser.add_argument("--meteor-prompts", type=int, default=50000, help="0: skip (default %(default)s)")
+    parser.add_argument("--meteor-repeats", type=int, default=3,
+                        help="interleaved runs of 1 and 2 JVMs; min and median are reported (default %(default)s)")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} CPUs (os.cpu_count), python {sys.version.split()[0]}")
     with tempfile.TemporaryDirectory(prefix="jdb-scale-") as tmp:
@@ -182,7 +223,7 @@ def main() -> None:
         if args.similarity_size:
             similarity(args.similarity_size, work, args.train_images)
         if args.meteor_prompts:
-            meteor(args.meteor_prompts, work, args.train_images)
+            meteor(args.meteor_prompts, work, args.train_images, args.meteor_repeats)
 
 
 if __name__ == "__main__":

@@ -93,7 +93,7 @@ def default_meteor_jobs(num_lines: int) -> int:
     return max(1, min(cores, MAX_DEFAULT_JOBS, -(-num_lines // LINES_PER_EXTRA_JVM)))
 
 
-def _aggregate_stats(stats: Sequence[str]) -> Optional[str]:
+def _aggregate_stats(stats: Sequence[str]) -> str | None:
     """One statistics line whose EVAL corpus score is that of EVAL over all of `stats`, or None if not exactly.
 
     EVAL aggregates with `MeteorStats.addStats`: every field summed, except a segment's `chunks` when the segment is
@@ -129,6 +129,8 @@ class _Jvm:
         self.name = name
         self.stall_timeout = stall_timeout
         self.answered = 0  # lines handed out by `read`
+        self.started = time.monotonic()
+        self.marks: dict[str, float] = {}  # seconds after the start: "first answer", "SCORE", "EVAL" (DEBUG log)
         self.process = subprocess.Popen(
             command, cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
@@ -151,6 +153,7 @@ class _Jvm:
         while data := os.read(fd, _PIPE_READ):
             *lines, pending = (pending + data).split(b"\n")
             if lines:
+                self.marks.setdefault("first answer", time.monotonic() - self.started)
                 with self._changed:
                     self._answers.extend(lines)
                     self._changed.notify_all()
@@ -227,9 +230,11 @@ def _score_chunk(jvm: _Jvm, lines: Sequence[str]) -> tuple[list[str], dict[str, 
     """One JVM's chunk: its statistics in order, and the segment score of each distinct statistics line."""
     jvm.send(lines)
     stats = jvm.read(len(lines), len(lines))
+    jvm.marks["SCORE"] = time.monotonic() - jvm.started
     distinct = list(dict.fromkeys(stats))
     jvm.send([_eval_line(distinct)])
     scores = _floats(jvm.read(len(distinct) + 1, len(lines) + len(distinct) + 1)[:-1])  # less the chunk's aggregate
+    jvm.marks["EVAL"] = time.monotonic() - jvm.started
     return stats, dict(zip(distinct, scores))
 
 
@@ -332,6 +337,10 @@ def _score_and_eval(
             logger.debug("METEOR statistics not integral: the corpus score comes from EVAL over all %d", count)
         answers = _floats(first.read(count + 1, first.answered + count + 1))
         results.append(MeteorResult(score=answers[-1], per_segment=[segment_score[s] for s in stats]))
+    first.marks["corpus EVAL"] = time.monotonic() - first.started
+    for jvm in jvms:
+        logger.debug("METEOR 1.5 %s, seconds after its start: %s", jvm.name,
+                     ", ".join(f"{mark} {seconds:.2f}" for mark, seconds in jvm.marks.items()))
     return results
 
 
