@@ -130,9 +130,13 @@ for n, line in enumerate(sys.stdin):
         meteor_corpora([_corpus(3, 10)], jar=jar, jobs=2, stall_timeout=30)
 
 
-def test_default_jobs_follow_the_corpus_size_and_the_cores():
+def test_default_jobs_follow_the_corpus_size_and_the_cores(monkeypatch):
     assert default_meteor_jobs(10) == 1
     assert 1 <= default_meteor_jobs(10**6) <= 4
+    for cores, lines, jobs in [(1, 10**6, 1), (2, 50_000, 1), (2, 100_000, 2), (4, 3000, 2), (4, 50_000, 2),
+                               (4, 200_000, 4), (16, 5000, 3), (16, 50_000, 4)]:
+        monkeypatch.setattr(meteor_module.os, "sched_getaffinity", lambda pid, n=cores: set(range(n)), raising=False)
+        assert default_meteor_jobs(lines) == jobs, (cores, lines)
 
 
 def test_jobs_must_be_positive(tmp_path, monkeypatch):

@@ -29,7 +29,8 @@ def add_scoring_arguments(p: argparse.ArgumentParser) -> None:
         "--meteor-jobs",
         type=int,
         metavar="N",
-        help="JVMs METEOR is split over (default: the cores available, at most 4); the scores do not depend on it",
+        help="JVMs METEOR is split over (default: one per two cores, every core for long corpora, at most 4); "
+             "the scores do not depend on it",
     )
     g.add_argument(
         "--tokenizer", choices=("python", "java"), default="python", help="PTB tokenizer (default %(default)s)"

@@ -43,7 +43,7 @@ class ScoringOptions:
         similarity_model: the Sentence-BERT model of the `similarity` score (`"default"`: offline all-MiniLM-L6-v2;
             `None` skips it).
         meteor: compute METEOR 1.5 (needs Java; null with a logged reason where it is absent).
-        meteor_jobs: JVMs METEOR's SCORE lines are split over (None: the cores available, capped); the numbers do
+        meteor_jobs: JVMs METEOR's SCORE lines are split over (None: `default_meteor_jobs`); the numbers do
             not depend on it.
         tokenizer: `"python"` (PTB-compatible, no Java) or `"java"` (the toolkit's own PTBTokenizer).
         judge: the QAS judge; `None` uses the lexical baseline judge (`journeydb.models.baselines.lexical_judge`).

@@ -163,7 +163,7 @@ def score_captions(
         embed (*optional*): texts -> unit-length sentence embeddings (one row per text) for Similarity, e.g.
             `journeydb.models.sentence_model.make_sentence_embedder()`; called once with every distinct text.
             None skips Similarity (`similarity` is None).
-        meteor_jobs (*optional*): JVMs METEOR's lines are split over (default: the cores available, capped); the
+        meteor_jobs (*optional*): JVMs METEOR's lines are split over (default: `meteor.default_meteor_jobs`); the
             scores are those of one JVM.
 
     Returns:

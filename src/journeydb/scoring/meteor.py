@@ -16,12 +16,19 @@ falls back to EVAL over all the statistics). So corpus and per-segment scores eq
 There is no whole-run timeout: a watchdog fails a JVM that answers no line for `stall_timeout` seconds, naming how
 far it got.
 
-Where the time goes (50,000 synthetic prompts of ~12 words, shared 2-core AMD EPYC, OpenJDK 17): a JVM's start is
-~5.5 s and ~6-7 CPU s, nearly all of it `ParaphraseTransducer.<init>` parsing the 272 MB (61 MB gzipped) paraphrase
-table on one thread; every JVM pays it. SCORE runs at ~0.13 ms a line (~6.5 s for 50k). EVAL parses each
-statistics line with `java.util.Scanner` at ~70 us a line, so the former single EVAL over 50k lines was a serial
-~3.5 s in one JVM; it is now a few distinct lines per JVM plus the one summed line. With the start S paid once per
-JVM, 2 JVMs on 2 cores cannot beat (S + W) / (S + W / 2) for W the SCORE work: ~1.4x at 50k prompts of this length.
+Where the time goes (50,000 synthetic prompts of ~12 words; shared 2-core AMD EPYC, other users idle; OpenJDK 17;
+`benchmarks/scale.py`): a JVM answers its first line after ~5.5-6.5 s and ~6.5 CPU s, nearly all of it
+`ParaphraseTransducer.<init>` parsing the 272 MB (61 MB gzipped) paraphrase table on one thread (class-data sharing
+saves 0.15 s of it: not used). Scoring then warms up: the first 25k lines cost ~6 CPU s (C2 compiling ~4.5 s,
+collections ~1.7 s), the next 25k ~2.5. Both are paid again by every JVM. EVAL parses each statistics line with
+`java.util.Scanner` at ~70 us a line: the former single EVAL over 50k lines was a serial 3.5-4.5 s in one JVM, and
+the toolkit-style reading of each answer cost this process 1.2-2.6 CPU s; now 0.3. One JVM: 15.5 -> 10.9-11.3 s.
+But 2 JVMs take ~26 CPU s against one JVM's ~15, both cores full, so they need >= 13 s (measured 12-13.5): 2 JVMs on
+2 cores cannot beat one here, whatever the flags, and even one shared start would cap them at
+(S + W) / (S + W / 2) ~ 1.3x (S ~6 s the start, W ~5.5 s the rest). At 200k prompts: 27.0 s vs 21.4 s, 1.26x.
+`-XX:+UseSerialGC` (kept) halves a JVM's RSS (1.3 -> 0.6 GB) and saves ~1 CPU s; `-XX:TieredStopAtLevel=1`,
+`-XX:-TieredCompilation`, `-XX:MaxTenuringThreshold=0`, larger young generations and compile thresholds changed the
+CPU by less than the run-to-run spread (+-2 CPU s), and none of them changes a number.
 """
 
 from __future__ import annotations
@@ -47,7 +54,8 @@ JAR_NAME = METEOR.jar_name
 # seconds a JVM may go without answering a line: the start (paraphrase table) takes seconds, a line milliseconds
 DEFAULT_STALL_TIMEOUT = 180.0
 MAX_DEFAULT_JOBS = 4  # each JVM takes up to 2 GB (-Xmx2G)
-LINES_PER_EXTRA_JVM = 2000  # below this a second JVM's start costs more than it saves
+LINES_PER_EXTRA_JVM = 2000  # below this a second JVM's start costs more than it saves, given a spare core
+LINES_PER_CORE_SHARING_JVM = 45_000  # the same when the JVMs take every core (measured, `default_meteor_jobs`)
 # pycocoevalcap's heap cap, and the serial collector: G1's parallel and concurrent GC threads took CPU from the other
 # JVMs and doubled the heap a JVM holds (RSS ~1.3 GB -> ~0.6 GB); collector flags leave every number unchanged
 JVM_OPTIONS: tuple[str, ...] = ("-Xmx2G", "-XX:+UseSerialGC")
@@ -86,12 +94,20 @@ def _eval_line(stats: Sequence[str]) -> str:
 
 
 def default_meteor_jobs(num_lines: int) -> int:
-    """The JVMs worth starting for `num_lines` SCORE lines: the cores available, capped, one per 2,000 lines."""
+    """The JVMs worth starting for `num_lines` SCORE lines (at most 4).
+
+    A JVM keeps ~1.35 cores busy (its JIT compiler threads beside the scoring thread), and every JVM pays the whole
+    start-up (paraphrase table, JIT warm-up: ~10 CPU s). So one JVM per two cores, one per 2,000 lines; JVMs that
+    would take every core only with 45,000 lines each: on 2 cores 2 JVMs were 0.85x of one at 50k lines and 1.25x
+    at 200k (break-even ~90k).
+    """
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
-    return max(1, min(cores, MAX_DEFAULT_JOBS, -(-num_lines // LINES_PER_EXTRA_JVM)))
+    spare_cores = min(MAX_DEFAULT_JOBS, max(1, cores // 2), -(-num_lines // LINES_PER_EXTRA_JVM))
+    every_core = min(MAX_DEFAULT_JOBS, cores, num_lines // LINES_PER_CORE_SHARING_JVM)
+    return max(1, spare_cores, every_core)
 
 
 def _aggregate_stats(stats: Sequence[str]) -> str | None:
