@@ -110,6 +110,12 @@ def default_meteor_jobs(num_lines: int) -> int:
     return max(1, spare_cores, every_core)
 
 
+def _complete_in_one_chunk(counts: Sequence[int]) -> bool:
+    """addStats' exception: every test and reference word matched, in one chunk."""
+    return sum(counts[_TEST_MATCHES]) == counts[0] and sum(counts[_REFERENCE_MATCHES]) == counts[1] \
+        and counts[_CHUNKS] == 1
+
+
 def _aggregate_stats(stats: Sequence[str]) -> str | None:
     """One statistics line whose EVAL corpus score is that of EVAL over all of `stats`, or None if not exactly.
 
@@ -128,13 +134,11 @@ def _aggregate_stats(stats: Sequence[str]) -> str | None:
         if len(values) != STATS_FIELDS or not all(v.is_integer() and v >= 0 for v in values):
             return None
         counts = [int(v) for v in values]
-        if sum(counts[_TEST_MATCHES]) == counts[0] and sum(counts[_REFERENCE_MATCHES]) == counts[1] \
-                and counts[_CHUNKS] == 1:
+        if _complete_in_one_chunk(counts):
             counts[_CHUNKS] = 0
         for field, value in enumerate(counts):
             totals[field] += count * value
-    complete = sum(totals[_TEST_MATCHES]) == totals[0] and sum(totals[_REFERENCE_MATCHES]) == totals[1]
-    if max(totals) >= 2**53 or (complete and totals[_CHUNKS] == 1):
+    if max(totals) >= 2**53 or _complete_in_one_chunk(totals):
         return None
     return " ".join(f"{total}.0" for total in totals)  # Double.toString's form of an integral double
 
