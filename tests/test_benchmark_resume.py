@@ -125,3 +125,23 @@ def test_a_finished_task_is_not_redone_and_changed_options_restart_it(mini_relea
     after = prediction_files(out)
     assert after["vqa.jsonl"] == before["vqa.jsonl"]
     assert all(len(json.loads(line)["prediction"]) <= 3 for line in after["style.jsonl"].decode().splitlines())
+
+
+def test_limit_prepares_only_the_subset_and_opens_no_other_shard(mini_release, tmp_path):
+    import shutil
+    import tarfile
+
+    whole = run_benchmark(options(mini_release, tmp_path / "whole", limit=1, tasks=["vqa", "prompt_inversion"]))
+    chosen = image_ids_of(tmp_path / "whole", "vqa")[0]
+    release = tmp_path / "release"
+    shutil.copytree(mini_release, release)
+    for shard in sorted((release / "data" / "valid" / "imgs").glob("*.tgz")):
+        with tarfile.open(shard) as tar:
+            if not any(chosen in name for name in tar.getnames()):
+                shard.write_bytes(b"not a gzip archive")  # opening it would fail the run
+    out = tmp_path / "subset"
+    images = benchmark_module._eval_images(options(release, out, limit=1), str(release))
+    assert list(images["image_id"]) == [chosen]
+    again = run_benchmark(options(release, out, limit=1, tasks=["vqa", "prompt_inversion"]))
+    assert all(again["tasks"][t]["scores"] == whole["tasks"][t]["scores"] for t in whole["tasks"])
+    assert prediction_files(out) == prediction_files(tmp_path / "whole")

@@ -129,12 +129,16 @@ class JourneyDBConfig(datasets.BuilderConfig):
         splits (`tuple[str]`, *optional*):
             Prepare only these splits (all the config's when omitted): `load(..., split=...)` sets it, so reading
             validation never opens or copies train.
+        image_ids (`tuple[str]`, *optional*):
+            Prepare only the rows of these images (all when omitted): a shard holding none of them is not opened,
+            and a shard is read only up to the last of them (the benchmark's `--limit` subset).
     """
 
     on_bad_records: OnBadRecords = "warn"
     style_tree: Optional[str] = None
     test_annotations: Optional[str] = None
     splits: Optional[tuple[str, ...]] = None
+    image_ids: Optional[tuple[str, ...]] = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -244,15 +248,21 @@ class JourneyDB(datasets.GeneratorBasedBuilder):
             else None
         )
         tree_index = phrase_categories(load_style_tree(self.config.style_tree)) if self.config.style_tree else None
+        wanted = None if self.config.image_ids is None else frozenset(self.config.image_ids)
 
         for shard_index, shard in enumerate(shards):
             pending = shard_reading.shard_annotations(index, shard["name"], annotation_name, policy, stats)
+            if wanted is not None:
+                pending = {image_id: line for image_id, line in pending.items() if image_id in wanted}
+                if not pending:  # none of the subset is in this shard: it is not opened
+                    continue
             row_index = 0
             for member_name, read_bytes in shard_reading.iter_shard_images(shard):
                 image_id = records.image_id_of(member_name)
                 line = pending.pop(image_id, None)
-                if line is None:  # the release has more images than labelled ones (paper Table 2)
-                    stats.skip("images without annotation", member_name)
+                if line is None:
+                    if wanted is None:  # the release has more images than labelled ones (paper Table 2)
+                        stats.skip("images without annotation", member_name)
                     continue
                 line_no, raw = line
                 where = f"{annotation_name}:{line_no}"
@@ -272,6 +282,8 @@ class JourneyDB(datasets.GeneratorBasedBuilder):
                 row["image"] = {"path": posixpath.basename(member_name), "bytes": data}
                 yield Key(shard_index, row_index), row
                 row_index += 1
+                if wanted is not None and not pending:
+                    break  # the subset's last image of this shard: the rest of the archive is not read
             for image_id, (line_no, _) in pending.items():
                 stats.skip("annotations whose image is in no shard", f"{annotation_name}:{line_no} ({image_id})")
         skipped = {k: v for k, v in stats.counts.items() if k != "images without annotation"}
@@ -299,7 +311,7 @@ def load(
         streaming (`bool`, defaults to `False`): read the archives lazily instead of preparing Arrow files.
         num_proc (`int`, *optional*): processes for preparing (image shards are distributed among them).
         cache_dir (`str`, *optional*): where prepared Arrow files go (datasets' default cache otherwise).
-        **config_kwargs: `on_bad_records`, `style_tree`, `test_annotations` (see `JourneyDBConfig`).
+        **config_kwargs: `on_bad_records`, `style_tree`, `test_annotations`, `image_ids` (see `JourneyDBConfig`).
 
     Example:
 

@@ -113,14 +113,20 @@ def _scored_tasks(opts: BenchmarkOptions) -> list[str]:
 
 
 def _eval_images(opts: BenchmarkOptions, data_dir: str) -> Any:
-    """The split's images (every labelled one), as a dataset with `image_id` and `image`."""
-    from .export_source import open_split
+    """The split's images as a dataset with `image_id` and `image`; under `--limit` (on a raw release) only the
+    subset's, chosen from the annotation file: a shard holding none of them is not opened."""
+    from .export_source import is_export_folder, open_split
 
-    if opts.split == "test":
-        return open_split(
-            "test-clean", data_dir, "test", cache_dir=opts.cache_dir, test_annotations=opts.test_annotations
-        )
-    return open_split("vqa", data_dir, opts.split, cache_dir=opts.cache_dir)
+    config, kwargs = ("test-clean", {"test_annotations": opts.test_annotations}) if opts.split == "test" else ("vqa", {})
+    if opts.limit is not None and not is_export_folder(data_dir):
+        from .annotation_rows import annotation_rows
+
+        annotated = (row["image_id"] for _, row in annotation_rows(data_dir, opts.split, config, **kwargs))
+        kwargs["image_ids"] = tuple(sorted(limited_image_ids(annotated, opts.limit)))
+    images = open_split(config, data_dir, opts.split, cache_dir=opts.cache_dir, **kwargs)
+    if len(kwargs.get("image_ids", ())) > len(images):  # the builder's warning names them
+        logger.warning("--limit %d: only %d of the subset's images are in the shards", opts.limit, len(images))
+    return images
 
 
 def _from_main(layout: ProcessLayout, value: Any) -> Any:
