@@ -121,8 +121,10 @@ def _eval_images(opts: BenchmarkOptions, data_dir: str) -> Any:
     if opts.limit is not None and not is_export_folder(data_dir):
         from .annotation_rows import annotation_rows
 
-        annotated = (row["image_id"] for _, row in annotation_rows(data_dir, opts.split, config, **kwargs))
+        annotated = [row["image_id"] for _, row in annotation_rows(data_dir, opts.split, config, **kwargs)]
         kwargs["image_ids"] = tuple(sorted(limited_image_ids(annotated, opts.limit)))
+        logger.info("--limit %d: preparing %d of the split's %d annotated images", opts.limit,
+                    len(kwargs["image_ids"]), len(annotated))
     images = open_split(config, data_dir, opts.split, cache_dir=opts.cache_dir, **kwargs)
     if len(kwargs.get("image_ids", ())) > len(images):  # the builder's warning names them
         logger.warning("--limit %d: only %d of the subset's images are in the shards", opts.limit, len(images))
@@ -314,7 +316,7 @@ def _scored_image_ids(opts: BenchmarkOptions, images: Any) -> list[str]:
     if opts.limit is None:
         return ids
     keep = limited_image_ids(ids, opts.limit)
-    logger.info("--limit %d: scoring %d of the split's %d images (smallest SHA-256 of image_id)", opts.limit,
+    logger.info("--limit %d: scoring %d of the %d images read (smallest SHA-256 of image_id)", opts.limit,
                 len(keep), len(ids))
     return [i for i in ids if i in keep]
 
